@@ -1,0 +1,271 @@
+/* cli.c - shared option tables, argument parsing, messages and output for the commands */
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "cli.h"
+#include "fdx.h"
+
+struct cli_common cli;
+const char *cli_prog = "fdx";
+
+enum { OPT_HELP = 1000, OPT_USAGE, OPT_VERSION };
+
+struct poptOption cli_common_options[] = {
+	{ "socket", 's', POPT_ARG_STRING, &cli.socket, 0,
+	  "socket path (default: $XDG_RUNTIME_DIR/fdx.sock or /tmp/fdx-UID/fdx.sock)", "PATH" },
+	{ "verbose", 'v', POPT_ARG_NONE, &cli.verbose, 0, "print the protocol trace on stderr",
+	  NULL },
+	{ "quiet", 'q', POPT_ARG_NONE, &cli.quiet, 0, "print nothing but errors", NULL },
+	{ "json", '\0', POPT_ARG_NONE, &cli.json, 0, "print a JSON report on stdout", NULL },
+	POPT_TABLEEND
+};
+
+struct poptOption cli_help_options[] = {
+	{ "help", 'h', POPT_ARG_NONE, NULL, OPT_HELP, "show this help and exit", NULL },
+	{ "usage", '\0', POPT_ARG_NONE, NULL, OPT_USAGE, "show a short usage message and exit",
+	  NULL },
+	{ "version", 'V', POPT_ARG_NONE, NULL, OPT_VERSION, "print the version and exit", NULL },
+	POPT_TABLEEND
+};
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli.quiet || cli.json)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+int cli_parse(poptContext pc, const char *usage_args)
+{
+	int rc;
+
+	poptSetOtherOptionHelp(pc, usage_args);
+	while ((rc = poptGetNextOpt(pc)) > 0) {
+		switch (rc) {
+		case OPT_HELP:
+			poptPrintHelp(pc, stdout, 0);
+			printf("\nSee %s(1) for details and exit statuses.\n", cli_prog);
+			return FDX_EXIT_OK;
+		case OPT_USAGE:
+			poptPrintUsage(pc, stdout, 0);
+			return FDX_EXIT_OK;
+		case OPT_VERSION:
+			printf("%s %s\n", cli_prog, PACKAGE_VERSION);
+			return FDX_EXIT_OK;
+		}
+	}
+	if (rc < -1) {
+		cli_err("%s: %s\nTry '%s --help' for more information.",
+			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc), cli_prog);
+		return FDX_EXIT_USAGE;
+	}
+	if (poptPeekArg(pc)) {
+		cli_err("unexpected argument '%s'\nTry '%s --help' for more information.",
+			poptPeekArg(pc), cli_prog);
+		return FDX_EXIT_USAGE;
+	}
+	if (cli.quiet && cli.verbose) {
+		cli_err("--quiet and --verbose exclude each other");
+		return FDX_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, bool suffixes,
+		  uint64_t *out)
+{
+	char *end;
+	uint64_t v, mul = 1;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		goto bad;
+	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		goto range;
+	if (end == s)
+		goto bad;
+	if (suffixes && *end) {
+		switch (*end) {
+		case 'K': case 'k': mul = 1ull << 10; break;
+		case 'M': mul = 1ull << 20; break;
+		case 'G': mul = 1ull << 30; break;
+		default: goto bad;
+		}
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end += 2; /* KiB, MiB, GiB mean the same */
+	}
+	if (*end)
+		goto bad;
+	if (fdx_mul_overflow(v, mul, &v))
+		goto range;
+	if (v < min || v > max)
+		goto range;
+	*out = v;
+	return 0;
+bad:
+	cli_err("%s: '%s' is not a %snumber\nTry '%s --help' for more information.", opt,
+		s ? s : "", suffixes ? "size or " : "", cli_prog);
+	return -EINVAL;
+range:
+	cli_err("%s: '%s' is out of range (%" PRIu64 " to %" PRIu64 ")", opt, s, min, max);
+	return -ERANGE;
+}
+
+int cli_parse_seconds(const char *opt, const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = s ? strtod(s, &end) : 0;
+	if (!s || !*s || end == s || *end || errno || !isfinite(v) || v < 0 || v > 86400.0 * 365) {
+		cli_err("%s: '%s' is not a number of seconds (0 or more)", opt, s ? s : "");
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int cli_exit_for(int err)
+{
+	switch (err) {
+	case -ETIMEDOUT:
+		return FDX_EXIT_TIMEOUT;
+	case -ECONNRESET:
+	case -ECONNABORTED:
+	case -EPIPE:
+	case -EPROTO:
+	case -EBADMSG:
+	case -EPROTONOSUPPORT:
+	case -ENOMSG:
+	case -EMSGSIZE:
+	case -ENODATA:
+	case -EBADFD:
+	case -ENOBUFS:
+	case -E2BIG:
+	case -EFBIG:
+	case -EBADF:
+	case -ENODEV:
+	case -EOVERFLOW:
+	case -ERANGE:
+	case -EPERM:
+	case -EOPNOTSUPP:
+		return FDX_EXIT_PEER;
+	}
+	return FDX_EXIT_SYSTEM;
+}
+
+int cli_socket_path(char *buf, size_t cap, bool create)
+{
+	int r;
+
+	if (cli.socket) {
+		if (strlen(cli.socket) >= cap) {
+			cli_err("socket path '%s' is longer than %zu bytes", cli.socket, cap - 1);
+			return -ENAMETOOLONG;
+		}
+		if (!cli.socket[0]) {
+			cli_err("--socket: the path is empty");
+			return -EINVAL;
+		}
+		strcpy(buf, cli.socket);
+		return 0;
+	}
+	r = fdx_default_socket_path(buf, cap, create);
+	if (r == -EPERM)
+		cli_err("refusing the default socket directory /tmp/fdx-%u: not a directory of "
+			"this user closed to others (mode 0700)", (unsigned)geteuid());
+	else if (r < 0)
+		cli_err("cannot set up the default socket path: %s", strerror(-r));
+	return r;
+}
+
+void cli_trace(void *ctx, bool sent, const struct fdx_msg *m)
+{
+	char line[512];
+
+	if (!cli.verbose)
+		return;
+	fdx_msg_describe(m, line, sizeof(line));
+	fflush(stdout);
+	fprintf(stderr, "%s: %s %s\n", cli_prog, sent ? "->" : "<-", line);
+}
+
+uint64_t cli_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl); /* failing leaves the old limit, still valid */
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur;
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_print_json(struct json_object *doc)
+{
+	fputs(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+						  JSON_C_TO_STRING_NOSLASHESCAPE),
+	      stdout);
+	putchar('\n');
+	json_object_put(doc);
+}
+
+int cli_close_stdout(void)
+{
+	bool failed = ferror(stdout);
+	int err = 0;
+
+	if (fclose(stdout) != 0) {
+		failed = true;
+		err = errno;
+	}
+	if (failed) {
+		/* EBADF: stdout was closed before we started; nothing was lost */
+		if (err == EBADF)
+			return 0;
+		fprintf(stderr, "%s: write error on standard output%s%s\n", cli_prog,
+			err ? ": " : "", err ? strerror(err) : "");
+		return -EIO;
+	}
+	return 0;
+}

@@ -1,0 +1,70 @@
+/* cli.h - what the commands share: common options, argument parsing, messages, output */
+#ifndef FDX_CLI_H
+#define FDX_CLI_H
+
+#include <popt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "codec.h"
+#include "macro.h"
+
+struct json_object;
+
+/* Options every talking command takes; filled by popt through cli_common_options. */
+struct cli_common {
+	const char *socket;
+	int verbose;
+	int quiet;
+	int json;
+};
+
+extern struct cli_common cli;
+extern const char *cli_prog; /* "fdx serve": the prefix of every message */
+
+extern struct poptOption cli_common_options[];
+extern struct poptOption cli_help_options[];
+
+#define CLI_COMMON_TABLE \
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Common options:", NULL }
+#define CLI_HELP_TABLE \
+	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cli_help_options, 0, "Help options:", NULL }
+
+/*
+ * Run popt over argv. Returns -1 to go on, or an exit status: 0 after --help, --usage
+ * or --version, FDX_EXIT_USAGE after a bad option or a stray argument (one line on
+ * stderr and a pointer to --help).
+ */
+int cli_parse(poptContext pc, const char *usage_args);
+
+/* Parse an unsigned number (decimal or 0x hex) for option opt, within [min, max];
+ * with suffixes, K/M/G multiply by powers of 1024. Prints the error itself. */
+int cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, bool suffixes,
+		  uint64_t *out) _must_check_;
+int cli_parse_seconds(const char *opt, const char *s, double *out) _must_check_;
+
+void cli_err(const char *fmt, ...) _printf_(1, 2);
+void cli_info(const char *fmt, ...) _printf_(1, 2); /* stdout, not with -q or --json */
+
+/* Exit status for a library error met while talking to a peer. */
+int cli_exit_for(int err);
+
+/* The socket path: --socket, or the default (creating its private directory). */
+int cli_socket_path(char *buf, size_t cap, bool create);
+
+/* Protocol trace for -v; a fdx_trace_fn. */
+void cli_trace(void *ctx, bool sent, const struct fdx_msg *m);
+
+/* Raise the soft fd limit to the hard one; returns the limit now in force. */
+uint64_t cli_raise_nofile(void);
+
+double cli_now(void); /* monotonic seconds */
+
+/* Print a JSON document on stdout (pretty, newline-terminated) and drop it. */
+void cli_print_json(struct json_object *doc);
+
+/* Flush and close stdout; a write error (a full disk, /dev/full) is an error. */
+int cli_close_stdout(void);
+
+#endif

@@ -1,0 +1,429 @@
+/* cmd-serve.c - `fdx serve`: producer and server; sends sealed, pattern-filled memfds */
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buffer.h"
+#include "channel.h"
+#include "cli.h"
+#include "fdx.h"
+#include "object.h"
+#include "session.h"
+
+#define DEFAULT_SIZE 3110400u /* one 1920x1080 NV12 frame */
+#define MAX_COUNT 65536u
+#define FD_RESERVE 32u        /* fds beyond the buffers: stdio, sockets, popt, libc */
+
+struct serve_opts {
+	uint64_t count;
+	uint64_t size;
+	uint64_t seed;
+	uint64_t clients;
+	bool flip;
+	uint64_t flip_offset;
+};
+
+struct client_report {
+	unsigned client;
+	pid_t pid;
+	char name[FDX_NAME_MAX];
+	uint64_t objects, bytes, ok, mismatch, unchecked;
+	double seconds;
+	int exit;
+	struct json_object *acks;
+};
+
+/* What the signal handler needs to remove our socket, and only ours. */
+static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static dev_t sock_dev;
+static ino_t sock_ino;
+static volatile sig_atomic_t sock_bound;
+
+static void unlink_our_socket(void)
+{
+	struct stat st;
+
+	/* someone may have replaced the file since: leave theirs alone */
+	if (sock_bound && stat(sock_path, &st) == 0 && st.st_dev == sock_dev &&
+	    st.st_ino == sock_ino)
+		unlink(sock_path);
+	sock_bound = 0;
+}
+
+static void on_signal(int sig)
+{
+	unlink_our_socket(); /* stat and unlink are async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int parse_inject(const char *spec, struct serve_opts *o)
+{
+	if (strncmp(spec, "flip:", 5) != 0) {
+		cli_err("--inject: unknown kind '%s' (known: flip:OFFSET)", spec);
+		return -EINVAL;
+	}
+	if (cli_parse_u64("--inject flip", spec + 5, 0, UINT64_MAX, false, &o->flip_offset) < 0)
+		return -EINVAL;
+	if (o->flip_offset >= o->size) {
+		cli_err("--inject flip:%" PRIu64 ": offset is beyond the buffer (--size %" PRIu64 ")",
+			o->flip_offset, o->size);
+		return -EINVAL;
+	}
+	o->flip = true;
+	return 0;
+}
+
+static uint64_t mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	uint64_t kb = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
+/* Refuse up front what cannot work, rather than dying half way through a session. */
+static int check_resources(const struct serve_opts *o)
+{
+	uint64_t nofile = cli_raise_nofile();
+	uint64_t avail = mem_available();
+	uint64_t total;
+
+	if (o->count + FD_RESERVE > nofile) {
+		cli_err("--count %" PRIu64 " needs %" PRIu64 " file descriptors, the limit is %"
+			PRIu64 " (ulimit -n)", o->count, o->count + FD_RESERVE, nofile);
+		return FDX_EXIT_SYSTEM;
+	}
+	if (fdx_mul_overflow(o->count, o->size, &total) || (avail && total > avail)) {
+		cli_err("%" PRIu64 " buffers of %" PRIu64 " bytes need more memory than the %"
+			PRIu64 " bytes available", o->count, o->size, avail);
+		return FDX_EXIT_SYSTEM;
+	}
+	return -1;
+}
+
+static void tally(struct client_report *rep, const struct fdx_object_ack *ack)
+{
+	switch (ack->verdict) {
+	case FDX_VERDICT_OK:
+		rep->ok++;
+		break;
+	case FDX_VERDICT_MISMATCH:
+		rep->mismatch++;
+		break;
+	default:
+		rep->unchecked++;
+		break;
+	}
+	if (rep->acks) {
+		struct json_object *a = json_object_new_object();
+
+		json_object_object_add(a, "index", json_object_new_int64(ack->index));
+		json_object_object_add(a, "verdict",
+				       json_object_new_string(fdx_verdict_name(ack->verdict)));
+		json_object_object_add(a, "first_mismatch",
+				       ack->first_mismatch == FDX_NO_OFFSET ? NULL :
+				       json_object_new_uint64(ack->first_mismatch));
+		json_object_object_add(a, "mismatched_bytes",
+				       json_object_new_uint64(ack->mismatched_bytes));
+		json_object_array_add(rep->acks, a);
+	}
+}
+
+/* Make, fill, seal and send buffer i; then wait for its verdict. */
+static int offer_one(struct fdx_session *s, const struct serve_opts *o, unsigned client,
+		     uint64_t i, struct fdx_buffer *b, struct client_report *rep)
+{
+	struct fdx_pattern pat;
+	struct fdx_object obj;
+	struct fdx_object_ack ack;
+	char name[FDX_NAME_MAX];
+	int r;
+
+	/* the name tells `fdx stat` and /proc readers who made the buffer and what it is */
+	snprintf(name, sizeof(name), "fdx:%d:%u:%" PRIu64, (int)getpid(), client, i);
+	r = fdx_buffer_create(b, name, o->size, FDX_BUF_POPULATE);
+	if (r < 0) {
+		fdx_session_fail(s, r, "cannot allocate buffer %" PRIu64 " (%" PRIu64 " bytes): %s",
+				 i, o->size, strerror(-r));
+		fdx_session_send_error(s, FDX_EXIT_SYSTEM, fdx_session_error(s));
+		return FDX_EXIT_SYSTEM;
+	}
+	fdx_pattern_init(&pat, o->seed, i);
+	fdx_pattern_fill(&pat, b->map, b->length, 0);
+	if (i == 0 && o->flip)
+		b->map[o->flip_offset] ^= 0xff; /* --inject: damage on purpose, for testing */
+	r = fdx_buffer_seal(b);
+	if (r < 0) {
+		fdx_session_fail(s, r, "cannot seal buffer %" PRIu64 ": %s", i, strerror(-r));
+		fdx_session_send_error(s, FDX_EXIT_SYSTEM, fdx_session_error(s));
+		return FDX_EXIT_SYSTEM;
+	}
+	fdx_object_raw(&obj, o->size, FDX_BACKEND_MEMFD, o->seed, i);
+	r = fdx_session_send_object(s, &obj, &b->fd, 1, i + 1 == o->count);
+	if (r >= 0)
+		r = fdx_session_recv_ack(s, &ack);
+	if (r < 0)
+		return cli_exit_for(r);
+	rep->objects++;
+	rep->bytes += o->size;
+	tally(rep, &ack);
+	return FDX_EXIT_OK;
+}
+
+static int serve_client(int conn, unsigned client, const struct serve_opts *o,
+			struct client_report *rep)
+{
+	struct fdx_hello hello = {
+		.role = FDX_ROLE_PRODUCER,
+		.caps = FDX_CAP_PATTERN,
+		.pid = (uint32_t)getpid(),
+		.max_fds = FDX_MAX_PLANES,
+		.max_objects = 1, /* a producer takes none; 0 is not a valid limit */
+		.name = "fdx-serve",
+	};
+	struct fdx_buffer *bufs = NULL;
+	struct fdx_session s;
+	struct fdx_bye bye = { 0 }, peer_bye;
+	double t0;
+	int rc = FDX_EXIT_OK;
+	int r;
+
+	if (fdx_channel_peer_pid(conn, &rep->pid) < 0)
+		rep->pid = 0;
+	fdx_session_init(&s, conn, true, &hello);
+	s.trace = cli_trace;
+	r = fdx_session_handshake(&s);
+	if (r < 0) {
+		rc = cli_exit_for(r);
+		goto out;
+	}
+	snprintf(rep->name, sizeof(rep->name), "%s", s.peer.name);
+	if (o->count > s.peer.max_objects)
+		fdx_session_fail(&s, -E2BIG, "client accepts at most %" PRIu32 " objects, asked to "
+				 "send %" PRIu64, s.peer.max_objects, o->count);
+	else if (s.peer.max_size && o->size > s.peer.max_size)
+		fdx_session_fail(&s, -EFBIG, "client accepts objects of at most %" PRIu64 " bytes, "
+				 "asked to send %" PRIu64, s.peer.max_size, o->size);
+	if (s.state == FDX_SS_FAILED) {
+		fdx_session_send_error(&s, FDX_EXIT_PEER, fdx_session_error(&s));
+		rc = FDX_EXIT_PEER;
+		goto out;
+	}
+	bufs = calloc(o->count, sizeof(*bufs));
+	if (!bufs) {
+		fdx_session_fail(&s, -ENOMEM, "out of memory for %" PRIu64 " buffers", o->count);
+		fdx_session_send_error(&s, FDX_EXIT_SYSTEM, fdx_session_error(&s));
+		rc = FDX_EXIT_SYSTEM;
+		goto out;
+	}
+	for (uint64_t i = 0; i < o->count; i++)
+		bufs[i].fd = -1;
+
+	t0 = cli_now();
+	for (uint64_t i = 0; i < o->count && rc == FDX_EXIT_OK; i++)
+		rc = offer_one(&s, o, client, i, &bufs[i], rep);
+	rep->seconds = cli_now() - t0;
+	if (rc != FDX_EXIT_OK)
+		goto out;
+
+	/* the consumer says goodbye first, with its totals; ours answer it */
+	r = fdx_session_recv_bye(&s, &peer_bye);
+	bye.objects = rep->objects;
+	bye.bytes = rep->bytes;
+	bye.mismatches = rep->mismatch;
+	if (r >= 0)
+		r = fdx_session_send_bye(&s, &bye);
+	if (r < 0)
+		rc = cli_exit_for(r);
+	else if (rep->mismatch)
+		rc = FDX_EXIT_MISMATCH;
+out:
+	if (rc != FDX_EXIT_OK && rc != FDX_EXIT_MISMATCH)
+		cli_err("client %u%s: %s", client, rep->pid ? "" : " (pid unknown)",
+			fdx_session_error(&s));
+	if (bufs) {
+		for (uint64_t i = 0; i < o->count; i++)
+			fdx_buffer_release(&bufs[i]);
+		free(bufs);
+	}
+	rep->exit = rc;
+	return rc;
+}
+
+static void report_client(const struct client_report *rep, struct json_object *clients)
+{
+	if (clients) {
+		struct json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "client", json_object_new_int64(rep->client));
+		json_object_object_add(c, "pid", json_object_new_int64(rep->pid));
+		json_object_object_add(c, "name", json_object_new_string(rep->name));
+		json_object_object_add(c, "objects", json_object_new_uint64(rep->objects));
+		json_object_object_add(c, "bytes", json_object_new_uint64(rep->bytes));
+		json_object_object_add(c, "seconds", json_object_new_double(rep->seconds));
+		json_object_object_add(c, "ok", json_object_new_uint64(rep->ok));
+		json_object_object_add(c, "mismatch", json_object_new_uint64(rep->mismatch));
+		json_object_object_add(c, "unchecked", json_object_new_uint64(rep->unchecked));
+		json_object_object_add(c, "exit", json_object_new_int(rep->exit));
+		json_object_object_add(c, "acks", json_object_get(rep->acks));
+		json_object_array_add(clients, c);
+		return;
+	}
+	char counts[128];
+	int n = snprintf(counts, sizeof(counts), "%" PRIu64 " ok", rep->ok);
+
+	if (rep->mismatch)
+		n += snprintf(counts + n, sizeof(counts) - (size_t)n, ", %" PRIu64 " mismatch",
+			      rep->mismatch);
+	if (rep->unchecked)
+		snprintf(counts + n, sizeof(counts) - (size_t)n, ", %" PRIu64 " unchecked",
+			 rep->unchecked);
+	cli_info("client %u (pid %d, %s): %" PRIu64 " objects, %" PRIu64 " bytes in %.1f ms: %s%s",
+		 rep->client, (int)rep->pid, rep->name[0] ? rep->name : "?", rep->objects,
+		 rep->bytes, rep->seconds * 1e3, counts,
+		 rep->exit == FDX_EXIT_OK || rep->exit == FDX_EXIT_MISMATCH ? "" : " (failed)");
+}
+
+static int serve(const struct serve_opts *o, struct json_object *doc)
+{
+	struct json_object *clients = doc ? json_object_new_array() : NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int lfd = -1, rc = FDX_EXIT_OK;
+	struct stat st;
+	int r;
+
+	r = cli_socket_path(sock_path, sizeof(sock_path), true);
+	if (r < 0)
+		return r == -ENAMETOOLONG || r == -EINVAL ? FDX_EXIT_USAGE : FDX_EXIT_SYSTEM;
+	umask(077); /* the socket file is for this user only */
+	r = fdx_channel_listen(sock_path, &lfd);
+	if (r == -EADDRINUSE) {
+		cli_err("cannot listen on '%s': a server is already running there", sock_path);
+		return FDX_EXIT_SYSTEM;
+	}
+	if (r == -ENAMETOOLONG) {
+		cli_err("cannot listen on '%s': path longer than %zu bytes", sock_path,
+			sizeof(sock_path) - 1);
+		return FDX_EXIT_USAGE;
+	}
+	if (r < 0) {
+		cli_err("cannot listen on '%s': %s", sock_path, strerror(-r));
+		return FDX_EXIT_SYSTEM;
+	}
+	if (stat(sock_path, &st) == 0) {
+		sock_dev = st.st_dev;
+		sock_ino = st.st_ino;
+		sock_bound = 1;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	cli_info("listening on %s (%" PRIu64 " buffer%s of %" PRIu64 " bytes, seed %" PRIu64 ")",
+		 sock_path, o->count, o->count == 1 ? "" : "s", o->size, o->seed);
+	fflush(stdout);
+	for (unsigned k = 1; o->clients == 0 || k <= o->clients; k++) {
+		struct client_report rep = { .client = k };
+		int conn;
+
+		do
+			r = fdx_channel_accept(lfd, &conn);
+		while (r == -EINTR || r == -ECONNABORTED);
+		if (r < 0) {
+			cli_err("cannot accept a client on '%s': %s", sock_path, strerror(-r));
+			rc = FDX_EXIT_SYSTEM;
+			break;
+		}
+		if (clients)
+			rep.acks = json_object_new_array();
+		r = serve_client(conn, k, o, &rep);
+		close(conn);
+		if (r > rc)
+			rc = r;
+		report_client(&rep, clients);
+		json_object_put(rep.acks);
+		fflush(stdout);
+	}
+	unlink_our_socket();
+	close(lfd);
+	if (doc) {
+		json_object_object_add(doc, "socket", json_object_new_string(sock_path));
+		json_object_object_add(doc, "clients", clients);
+	}
+	return rc;
+}
+
+static int serve_main(int argc, const char **argv)
+{
+	const char *count_s = NULL, *size_s = NULL, *seed_s = NULL, *clients_s = NULL;
+	const char *inject_s = NULL;
+	struct serve_opts o = { .count = 4, .size = DEFAULT_SIZE, .seed = 1, .clients = 1 };
+	struct poptOption options[] = {
+		{ "count", 'n', POPT_ARG_STRING, &count_s, 0,
+		  "buffers sent to each client (default 4)", "N" },
+		{ "size", '\0', POPT_ARG_STRING, &size_s, 0,
+		  "bytes per buffer, K/M/G suffixes allowed (default 3110400, a 1080p NV12 frame)",
+		  "BYTES" },
+		{ "seed", '\0', POPT_ARG_STRING, &seed_s, 0, "pattern seed (default 1)", "N" },
+		{ "clients", 'c', POPT_ARG_STRING, &clients_s, 0,
+		  "clients to serve one after the other, 0 = until interrupted (default 1)", "N" },
+		{ "inject", '\0', POPT_ARG_STRING, &inject_s, 0,
+		  "testing aid: flip:OFFSET damages that byte of buffer 0 after filling", "KIND" },
+		CLI_COMMON_TABLE,
+		CLI_HELP_TABLE,
+		POPT_TABLEEND
+	};
+	poptContext pc = poptGetContext(argv[0], argc, argv, options, 0);
+	struct json_object *doc = NULL;
+	int rc;
+
+	rc = cli_parse(pc, "[OPTIONS]");
+	if (rc >= 0)
+		goto out;
+	rc = FDX_EXIT_USAGE;
+	if ((count_s && cli_parse_u64("--count", count_s, 1, MAX_COUNT, false, &o.count) < 0) ||
+	    (size_s && cli_parse_u64("--size", size_s, 1, INT64_MAX, true, &o.size) < 0) ||
+	    (seed_s && cli_parse_u64("--seed", seed_s, 0, UINT64_MAX, false, &o.seed) < 0) ||
+	    (clients_s &&
+	     cli_parse_u64("--clients", clients_s, 0, UINT32_MAX, false, &o.clients) < 0) ||
+	    (inject_s && parse_inject(inject_s, &o) < 0))
+		goto out;
+	rc = check_resources(&o);
+	if (rc >= 0)
+		goto out;
+	if (cli.json) {
+		doc = json_object_new_object();
+		json_object_object_add(doc, "count", json_object_new_uint64(o.count));
+		json_object_object_add(doc, "size", json_object_new_uint64(o.size));
+		json_object_object_add(doc, "seed", json_object_new_uint64(o.seed));
+	}
+	rc = serve(&o, doc);
+	if (doc) {
+		json_object_object_add(doc, "exit", json_object_new_int(rc));
+		cli_print_json(doc);
+	}
+out:
+	poptFreeContext(pc);
+	return rc;
+}
+
+const struct fdx_cmd fdx_cmd_serve = {
+	.name = "serve",
+	.run = serve_main,
+	.summary = "producer: listen, send sealed buffers filled with a seeded pattern",
+};

@@ -1,0 +1,374 @@
+/* session.c - producer and consumer protocol state machines over one connection */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "channel.h"
+#include "session.h"
+
+/* exit-status style codes carried in ERROR messages (see fdx(1)) */
+#define CODE_PROTOCOL 3
+
+static const char *const state_wants[] = {
+	[FDX_SS_HELLO] = "HELLO",     [FDX_SS_OBJECTS] = "OBJECT",
+	[FDX_SS_ACK] = "OBJECT_ACK",  [FDX_SS_BYE] = "BYE",
+	[FDX_SS_BYE_REPLY] = "BYE",   [FDX_SS_DONE] = "nothing",
+	[FDX_SS_FAILED] = "nothing",
+};
+
+void fdx_session_init(struct fdx_session *s, int fd, bool server, const struct fdx_hello *local)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->server = server;
+	s->local = *local;
+	s->state = FDX_SS_HELLO;
+}
+
+const char *fdx_session_error(const struct fdx_session *s)
+{
+	return s->err[0] ? s->err : "no error";
+}
+
+static int vfail(struct fdx_session *s, int err, const char *fmt, va_list ap)
+{
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	s->state = FDX_SS_FAILED;
+	return err;
+}
+
+int fdx_session_fail(struct fdx_session *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(s, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* A protocol violation by the peer: say so to the peer too, then give up. */
+static int _printf_(3, 4) violation(struct fdx_session *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(s, err, fmt, ap);
+	va_end(ap);
+	fdx_session_send_error(s, CODE_PROTOCOL, s->err);
+	return err;
+}
+
+static int send_msg(struct fdx_session *s, struct fdx_msg *m, const int *fds, unsigned nfds)
+{
+	uint8_t buf[FDX_MSG_MAX];
+	int n, r;
+
+	m->hdr.seq = s->seq_out;
+	m->hdr.nfds = (uint16_t)nfds;
+	n = fdx_msg_encode(m, buf, sizeof(buf));
+	if (n < 0)
+		return fdx_session_fail(s, n, "cannot encode %s: %s", fdx_msg_type_name(m->hdr.type),
+					strerror(-n));
+	r = fdx_channel_send(s->fd, buf, (size_t)n, fds, nfds);
+	if (r == -EPIPE || r == -ECONNRESET)
+		return fdx_session_fail(s, r, "peer closed the connection before %s could be sent",
+					fdx_msg_type_name(m->hdr.type));
+	if (r < 0)
+		return fdx_session_fail(s, r, "cannot send %s: %s", fdx_msg_type_name(m->hdr.type),
+					strerror(-r));
+	s->seq_out++;
+	if (s->trace)
+		s->trace(s->trace_ctx, true, m);
+	return 0;
+}
+
+static const char *recv_strerror(int err, char *buf, size_t cap)
+{
+	switch (err) {
+	case -ENOBUFS:
+		snprintf(buf, cap, "control data truncated: peer attached more than %u fds",
+			 FDX_MAX_PLANES);
+		return buf;
+	case -EMFILE:
+		return "control data truncated: this process is out of file descriptors";
+	case -EMSGSIZE:
+		snprintf(buf, cap, "message longer than %u bytes", FDX_MSG_MAX);
+		return buf;
+	case -EPROTO:
+		return "unexpected control message";
+	}
+	return strerror(-err);
+}
+
+/*
+ * Receive one message of type want (or ERROR). Everything the peer can get wrong is
+ * checked here, and on any failure every fd that came with the message is closed.
+ */
+static int recv_msg(struct fdx_session *s, unsigned want, struct fdx_msg *m, int *fds,
+		    unsigned *nfds)
+{
+	uint8_t buf[FDX_MSG_MAX];
+	int tmp[FDX_MAX_PLANES];
+	int *f = fds ? fds : tmp;
+	unsigned n_f = 0;
+	char why[96];
+	ssize_t n;
+	int r;
+
+	if (nfds)
+		*nfds = 0;
+	n = fdx_channel_recv(s->fd, buf, sizeof(buf), f, FDX_MAX_PLANES, &n_f);
+	if (n == 0)
+		return fdx_session_fail(s, -ECONNRESET,
+					"peer closed the connection while %s was expected",
+					state_wants[s->state]);
+	if (n == -ECONNRESET)
+		return fdx_session_fail(s, -ECONNRESET, "connection reset by peer while %s was expected",
+					state_wants[s->state]);
+	if (n < 0) {
+		r = (int)n;
+		if (r == -ENOBUFS || r == -EMSGSIZE || r == -EPROTO)
+			return violation(s, r, "%s", recv_strerror(r, why, sizeof(why)));
+		return fdx_session_fail(s, r, "cannot receive: %s", recv_strerror(r, why, sizeof(why)));
+	}
+
+	r = fdx_msg_decode(buf, (size_t)n, n_f, m);
+	if (r < 0) {
+		struct fdx_hdr h;
+		int hr = fdx_hdr_decode(buf, (size_t)n, &h);
+
+		fdx_close_fds(f, n_f);
+		if (r == -EBADMSG)
+			return violation(s, r, "bad magic 0x%08" PRIx32 " in a %zd-byte message",
+					 h.magic, n);
+		if (r == -EPROTONOSUPPORT)
+			return violation(s, r, "peer speaks protocol %u.%u, this is %u.%u",
+					 h.version_major, h.version_minor, FDX_PROTO_MAJOR,
+					 FDX_PROTO_MINOR);
+		if (hr == 0 && r == -EBADFD)
+			return violation(s, r, "%s with %u fds received, header says %u",
+					 fdx_msg_type_name(h.type), n_f, h.nfds);
+		if (hr == 0 && r == -ENOMSG)
+			return violation(s, r, "unknown message type %u", h.type);
+		if (hr == 0)
+			return violation(s, r, "bad %s message (%zd bytes): %s",
+					 fdx_msg_type_name(h.type), n, fdx_codec_strerror(r));
+		return violation(s, r, "bad message (%zd bytes): %s", n, fdx_codec_strerror(r));
+	}
+	if (s->trace)
+		s->trace(s->trace_ctx, false, m);
+	if (m->hdr.seq != s->seq_in) {
+		fdx_close_fds(f, n_f);
+		return violation(s, -EPROTO, "%s has sequence number %" PRIu32 ", expected %" PRIu32,
+				 fdx_msg_type_name(m->hdr.type), m->hdr.seq, s->seq_in);
+	}
+	s->seq_in++;
+	if (m->hdr.type == FDX_MSG_ERROR) {
+		fdx_close_fds(f, n_f);
+		s->peer_error = m->u.error.code;
+		return fdx_session_fail(s, -ECONNABORTED, "peer reported an error: %s",
+					m->u.error.text);
+	}
+	if (m->hdr.type != want) {
+		fdx_close_fds(f, n_f);
+		return violation(s, -EPROTO, "unexpected %s while %s was expected",
+				 fdx_msg_type_name(m->hdr.type), fdx_msg_type_name(want));
+	}
+	if (!fds)
+		fdx_close_fds(f, n_f); /* cannot happen: only OBJECT carries fds */
+	else if (nfds)
+		*nfds = n_f;
+	return 0;
+}
+
+static int bad_state(struct fdx_session *s, const char *what)
+{
+	if (s->state == FDX_SS_FAILED)
+		return -EPROTO; /* keep the first reason */
+	return fdx_session_fail(s, -EPROTO, "internal: %s while %s is due", what,
+				state_wants[s->state]);
+}
+
+int fdx_session_handshake(struct fdx_session *s)
+{
+	struct fdx_msg out = { .hdr.type = FDX_MSG_HELLO };
+	struct fdx_msg in;
+	int r;
+
+	if (s->state != FDX_SS_HELLO)
+		return bad_state(s, "handshake");
+	out.u.hello = s->local;
+	if (s->server) {
+		r = send_msg(s, &out, NULL, 0);
+		if (r < 0)
+			return r;
+	}
+	r = recv_msg(s, FDX_MSG_HELLO, &in, NULL, NULL);
+	if (r < 0)
+		return r;
+	if (in.u.hello.role == s->local.role)
+		return violation(s, -EPROTO, "peer is a %s too; one side must be the %s",
+				 fdx_role_name(in.u.hello.role),
+				 s->local.role == FDX_ROLE_PRODUCER ? "consumer" : "producer");
+	s->peer = in.u.hello;
+	if (!s->server) {
+		r = send_msg(s, &out, NULL, 0);
+		if (r < 0)
+			return r;
+	}
+	s->state = FDX_SS_OBJECTS;
+	return 0;
+}
+
+int fdx_session_send_object(struct fdx_session *s, struct fdx_object *o, const int *fds,
+			    unsigned nfds, bool last)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT };
+	int r;
+
+	if (s->state != FDX_SS_OBJECTS || s->local.role != FDX_ROLE_PRODUCER)
+		return bad_state(s, "OBJECT");
+	if (s->next_index >= s->peer.max_objects)
+		return fdx_session_fail(s, -E2BIG, "consumer accepts at most %" PRIu32 " objects",
+					s->peer.max_objects);
+	if (s->peer.max_size && o->size > s->peer.max_size)
+		return fdx_session_fail(s, -EFBIG, "consumer accepts objects of at most %" PRIu64
+					" bytes, object %" PRIu32 " has %" PRIu64,
+					s->peer.max_size, s->next_index, o->size);
+	if (nfds > s->peer.max_fds)
+		return fdx_session_fail(s, -E2BIG, "consumer accepts at most %" PRIu32
+					" fds per message", s->peer.max_fds);
+	o->index = s->next_index;
+	m.u.object = *o;
+	m.hdr.flags = last ? FDX_HF_LAST : 0;
+	r = send_msg(s, &m, fds, nfds);
+	if (r < 0)
+		return r;
+	s->last_sent = last;
+	s->state = FDX_SS_ACK;
+	return 0;
+}
+
+int fdx_session_recv_ack(struct fdx_session *s, struct fdx_object_ack *ack)
+{
+	struct fdx_msg m;
+	int r;
+
+	if (s->state != FDX_SS_ACK || s->local.role != FDX_ROLE_PRODUCER)
+		return bad_state(s, "waiting for OBJECT_ACK");
+	r = recv_msg(s, FDX_MSG_OBJECT_ACK, &m, NULL, NULL);
+	if (r < 0)
+		return r;
+	if (m.u.ack.index != s->next_index)
+		return violation(s, -EPROTO, "OBJECT_ACK for object %" PRIu32 ", expected %" PRIu32,
+				 m.u.ack.index, s->next_index);
+	*ack = m.u.ack;
+	s->next_index++;
+	s->state = s->last_sent ? FDX_SS_BYE : FDX_SS_OBJECTS;
+	return 0;
+}
+
+int fdx_session_recv_object(struct fdx_session *s, struct fdx_object *o, int *fds,
+			    unsigned *nfds, bool *last)
+{
+	struct fdx_msg m;
+	int r;
+
+	*nfds = 0;
+	if (s->state != FDX_SS_OBJECTS || s->local.role != FDX_ROLE_CONSUMER)
+		return bad_state(s, "waiting for OBJECT");
+	r = recv_msg(s, FDX_MSG_OBJECT, &m, fds, nfds);
+	if (r < 0)
+		return r;
+	if (m.u.object.index != s->next_index) {
+		fdx_close_fds(fds, *nfds);
+		*nfds = 0;
+		return violation(s, -EPROTO, "OBJECT with index %" PRIu32 ", expected %" PRIu32,
+				 m.u.object.index, s->next_index);
+	}
+	if (s->next_index >= s->local.max_objects ||
+	    (s->local.max_size && m.u.object.size > s->local.max_size)) {
+		fdx_close_fds(fds, *nfds);
+		*nfds = 0;
+		return violation(s, -E2BIG, "object %" PRIu32 " of %" PRIu64 " bytes is beyond the "
+				 "announced limits (%" PRIu32 " objects, %" PRIu64 " bytes)",
+				 m.u.object.index, m.u.object.size, s->local.max_objects,
+				 s->local.max_size);
+	}
+	*o = m.u.object;
+	*last = m.hdr.flags & FDX_HF_LAST;
+	s->last_sent = *last;
+	s->state = FDX_SS_ACK;
+	return 0;
+}
+
+int fdx_session_send_ack(struct fdx_session *s, const struct fdx_object_ack *ack)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT_ACK };
+	int r;
+
+	if (s->state != FDX_SS_ACK || s->local.role != FDX_ROLE_CONSUMER)
+		return bad_state(s, "OBJECT_ACK");
+	m.u.ack = *ack;
+	m.u.ack.index = s->next_index;
+	r = send_msg(s, &m, NULL, 0);
+	if (r < 0)
+		return r;
+	s->next_index++;
+	s->state = s->last_sent ? FDX_SS_BYE : FDX_SS_OBJECTS;
+	return 0;
+}
+
+int fdx_session_send_bye(struct fdx_session *s, const struct fdx_bye *bye)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_BYE };
+	bool consumer = s->local.role == FDX_ROLE_CONSUMER;
+	int r;
+
+	if (s->state != (consumer ? FDX_SS_BYE : FDX_SS_BYE_REPLY))
+		return bad_state(s, "BYE");
+	m.u.bye = *bye;
+	r = send_msg(s, &m, NULL, 0);
+	if (r < 0)
+		return r;
+	s->state = consumer ? FDX_SS_BYE_REPLY : FDX_SS_DONE;
+	return 0;
+}
+
+int fdx_session_recv_bye(struct fdx_session *s, struct fdx_bye *bye)
+{
+	struct fdx_msg m;
+	bool consumer = s->local.role == FDX_ROLE_CONSUMER;
+	int r;
+
+	if (s->state != (consumer ? FDX_SS_BYE_REPLY : FDX_SS_BYE))
+		return bad_state(s, "waiting for BYE");
+	r = recv_msg(s, FDX_MSG_BYE, &m, NULL, NULL);
+	if (r < 0)
+		return r;
+	*bye = m.u.bye;
+	s->state = consumer ? FDX_SS_DONE : FDX_SS_BYE_REPLY;
+	return 0;
+}
+
+void fdx_session_send_error(struct fdx_session *s, uint32_t code, const char *text)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_ERROR };
+	uint8_t buf[FDX_MSG_MAX];
+	int n;
+
+	m.hdr.seq = s->seq_out;
+	m.u.error.code = code;
+	snprintf(m.u.error.text, sizeof(m.u.error.text), "%s", text);
+	n = fdx_msg_encode(&m, buf, sizeof(buf));
+	/* best effort: the peer may be gone already, which is fine */
+	if (n > 0 && fdx_channel_send(s->fd, buf, (size_t)n, NULL, 0) == 0) {
+		s->seq_out++;
+		if (s->trace)
+			s->trace(s->trace_ctx, true, &m);
+	}
+	s->state = FDX_SS_FAILED;
+}

@@ -1,0 +1,84 @@
+/* session.h - the protocol state machines of a producer and a consumer over one channel */
+#ifndef FDX_SESSION_H
+#define FDX_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "macro.h"
+
+/*
+ * A session is one connection. The server side speaks first: it sends HELLO and the
+ * client answers with its own. Then the producer sends OBJECT messages one at a time,
+ * each answered by an OBJECT_ACK (stop-and-wait, so neither side's socket queue can
+ * fill and deadlock), the last flagged FDX_HF_LAST. The consumer then sends BYE and the
+ * producer answers BYE. Either side may send ERROR instead and close.
+ *
+ * Every call checks that its message is legal in the current state, numbers what it
+ * sends and checks the numbers of what it receives. On failure the call returns -errno
+ * and fdx_session_error() says what went wrong in words; the session is then finished.
+ * fds that arrive on a rejected message are closed before the call returns.
+ */
+
+enum fdx_session_state {
+	FDX_SS_HELLO,      /* nothing exchanged yet */
+	FDX_SS_OBJECTS,    /* producer may send / consumer expects an OBJECT */
+	FDX_SS_ACK,        /* an OBJECT is out, its ACK due */
+	FDX_SS_BYE,        /* objects done: consumer sends BYE, producer expects it */
+	FDX_SS_BYE_REPLY,  /* consumer awaits the producer's BYE / producer must send it */
+	FDX_SS_DONE,
+	FDX_SS_FAILED,
+};
+
+/* Called for every message sent (sent = true) or received and decoded. */
+typedef void (*fdx_trace_fn)(void *ctx, bool sent, const struct fdx_msg *m);
+
+struct fdx_session {
+	int fd;                  /* the connection; not owned */
+	unsigned state;          /* enum fdx_session_state */
+	bool server;             /* speaks first */
+	bool last_sent;          /* producer: the object out (or acked) was the last one */
+	uint32_t seq_out;
+	uint32_t seq_in;
+	uint32_t next_index;     /* index of the next OBJECT to send or receive */
+	struct fdx_hello local;
+	struct fdx_hello peer;   /* valid after the handshake */
+	uint32_t peer_error;     /* code of an ERROR the peer sent, 0 if none */
+	fdx_trace_fn trace;
+	void *trace_ctx;
+	char err[256];
+};
+
+/* local.role says which machine runs; server says who greets first. */
+void fdx_session_init(struct fdx_session *s, int fd, bool server, const struct fdx_hello *local);
+
+/* Exchange HELLOs; refuses a peer of the same role or another major version. */
+int fdx_session_handshake(struct fdx_session *s) _must_check_;
+
+/* Producer: send one OBJECT with its fds (index is set from the session), then its ACK. */
+int fdx_session_send_object(struct fdx_session *s, struct fdx_object *o, const int *fds,
+			    unsigned nfds, bool last) _must_check_;
+int fdx_session_recv_ack(struct fdx_session *s, struct fdx_object_ack *ack) _must_check_;
+
+/*
+ * Consumer: receive the next OBJECT. fds must have room for FDX_MAX_PLANES; on success
+ * the caller owns *nfds fds there, and *last tells whether more will follow.
+ */
+int fdx_session_recv_object(struct fdx_session *s, struct fdx_object *o, int *fds,
+			    unsigned *nfds, bool *last) _must_check_;
+int fdx_session_send_ack(struct fdx_session *s, const struct fdx_object_ack *ack) _must_check_;
+
+/* Both: the closing BYEs, in the order described above. */
+int fdx_session_send_bye(struct fdx_session *s, const struct fdx_bye *bye) _must_check_;
+int fdx_session_recv_bye(struct fdx_session *s, struct fdx_bye *bye) _must_check_;
+
+/* Tell the peer why we give up (best effort) and mark the session failed. */
+void fdx_session_send_error(struct fdx_session *s, uint32_t code, const char *text);
+
+const char *fdx_session_error(const struct fdx_session *s);
+
+/* Record a failure reason from outside (an import that failed, say); returns err. */
+int fdx_session_fail(struct fdx_session *s, int err, const char *fmt, ...) _printf_(3, 4);
+
+#endif

@@ -1,0 +1,290 @@
+/* raw-peer.c - a misbehaving producer built from raw sendmsg, to test fdx connect's defences
+ *
+ * usage: raw-peer SOCKET MODE            a producer: listens, accepts one client
+ *        raw-peer --consumer SOCKET MODE  a consumer: connects to a server
+ * It greets the other side as fdx would, then breaks the protocol the way MODE says.
+ * Afterwards it prints what the other side answered ("ERROR 3: text", "EOF") so a test
+ * can check that fdx told its peer why it gave up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "codec.h"
+
+static int die(const char *what)
+{
+	fprintf(stderr, "raw-peer: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+/* sendmsg with exactly the fds given, whatever the header claims */
+static void send_raw(int sock, const void *buf, size_t len, const int *fds, unsigned nfds)
+{
+	char ctl[CMSG_SPACE(sizeof(int) * 8)] = { 0 };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (nfds) {
+		struct cmsghdr *c;
+
+		msg.msg_control = ctl;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		die("sendmsg");
+}
+
+static size_t encode(struct fdx_msg *m, uint8_t *buf, uint32_t seq, uint16_t nfds)
+{
+	m->hdr.seq = seq;
+	m->hdr.nfds = nfds;
+	int n = fdx_msg_encode(m, buf, FDX_MSG_MAX);
+
+	if (n < 0) {
+		fprintf(stderr, "raw-peer: encode failed\n");
+		exit(2);
+	}
+	return (size_t)n;
+}
+
+static int memfd(uint64_t size, unsigned seals)
+{
+	int fd = memfd_create("raw-peer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+		die("memfd");
+	if (seals && fcntl(fd, F_ADD_SEALS, seals) < 0)
+		die("F_ADD_SEALS");
+	return fd;
+}
+
+static void send_object(int sock, uint32_t seq, uint64_t claimed, const int *fds,
+			unsigned nfds, uint16_t hdr_nfds)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT, .hdr.flags = FDX_HF_LAST };
+	uint8_t buf[FDX_MSG_MAX];
+	size_t n;
+
+	m.u.object.kind = FDX_KIND_RAW;
+	m.u.object.backend = FDX_BACKEND_MEMFD;
+	m.u.object.nplanes = 1;
+	m.u.object.content = FDX_CONTENT_PATTERN;
+	m.u.object.size = claimed;
+	m.u.object.planes[0].size = claimed;
+	n = encode(&m, buf, seq, hdr_nfds);
+	send_raw(sock, buf, n, fds, nfds);
+}
+
+/* What did the client say after the fault? */
+static void report_answer(int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	uint8_t buf[FDX_MSG_MAX];
+	struct fdx_msg m;
+	ssize_t n;
+
+	for (;;) {
+		if (poll(&p, 1, 10000) <= 0) {
+			printf("TIMEOUT\n");
+			return;
+		}
+		n = recv(sock, buf, sizeof(buf), 0);
+		if (n <= 0) {
+			printf("EOF\n");
+			return;
+		}
+		if (fdx_msg_decode(buf, (size_t)n, 0, &m) == 0 && m.hdr.type == FDX_MSG_ERROR) {
+			printf("ERROR %u: %s\n", m.u.error.code, m.u.error.text);
+			return;
+		}
+	}
+}
+
+/* The consumer side: connect, answer HELLO, receive an OBJECT, then misbehave. */
+static int consumer(const char *path, const char *mode)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct fdx_msg m = { .hdr.type = FDX_MSG_HELLO };
+	uint8_t buf[FDX_MSG_MAX];
+	char ctl[CMSG_SPACE(sizeof(int) * 4)];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int sock;
+	size_t n;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	for (int i = 0; i < 500; i++) {
+		if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		usleep(10000);
+	}
+	if (recv(sock, buf, sizeof(buf), 0) <= 0)
+		die("recv HELLO");
+	m.u.hello.role = strcmp(mode, "same-role") ? FDX_ROLE_CONSUMER : FDX_ROLE_PRODUCER;
+	m.u.hello.max_fds = 4;
+	m.u.hello.max_objects = strcmp(mode, "few-objects") ? 100 : 2;
+	snprintf(m.u.hello.name, sizeof(m.u.hello.name), "raw-consumer");
+	n = encode(&m, buf, 0, 0);
+	send_raw(sock, buf, n, NULL, 0);
+	if (!strcmp(mode, "same-role") || !strcmp(mode, "few-objects"))
+		goto answer;
+
+	msg.msg_control = ctl;
+	msg.msg_controllen = sizeof(ctl);
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
+		die("recv OBJECT");
+	if (!strcmp(mode, "close")) {
+		printf("CLOSED\n");
+		return 0;
+	}
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = FDX_MSG_OBJECT_ACK;
+	m.u.ack.verdict = FDX_VERDICT_OK;
+	m.u.ack.first_mismatch = FDX_NO_OFFSET;
+	if (!strcmp(mode, "wrong-index"))
+		m.u.ack.index = 3;
+	n = encode(&m, buf, 1, 0);
+	if (!strcmp(mode, "fd-on-ack")) {
+		int fd = memfd(4096, 0);
+
+		buf[10] = 1;
+		send_raw(sock, buf, n, &fd, 1);
+	} else if (!strcmp(mode, "lying-verdict")) {
+		buf[FDX_HDR_SIZE + 4] = FDX_VERDICT_MISMATCH; /* a mismatch with no evidence */
+		send_raw(sock, buf, n, NULL, 0);
+	} else if (!strcmp(mode, "wrong-index")) {
+		send_raw(sock, buf, n, NULL, 0);
+	} else {
+		fprintf(stderr, "raw-peer: unknown consumer mode '%s'\n", mode);
+		return 2;
+	}
+answer:
+	report_answer(sock);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct fdx_msg hello = { .hdr.type = FDX_MSG_HELLO };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint8_t buf[FDX_MSG_MAX];
+	const char *mode;
+	int lfd, sock, fds[8];
+	size_t n;
+
+	if (argc == 4 && !strcmp(argv[1], "--consumer"))
+		return consumer(argv[2], argv[3]);
+	if (argc != 3) {
+		fprintf(stderr, "usage: raw-peer [--consumer] SOCKET MODE\n");
+		return 2;
+	}
+	mode = argv[2];
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
+	lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
+		die("listen");
+	sock = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (sock < 0)
+		die("accept");
+
+	hello.u.hello.role = strcmp(mode, "same-role") ? FDX_ROLE_PRODUCER : FDX_ROLE_CONSUMER;
+	hello.u.hello.caps = FDX_CAP_PATTERN;
+	hello.u.hello.pid = (uint32_t)getpid();
+	hello.u.hello.max_fds = 4;
+	hello.u.hello.max_objects = 1;
+	snprintf(hello.u.hello.name, sizeof(hello.u.hello.name), "raw-peer");
+	n = encode(&hello, buf, 0, 0);
+	if (!strcmp(mode, "bad-magic"))
+		buf[0] ^= 0xff;
+	if (!strcmp(mode, "bad-version"))
+		buf[4] = FDX_PROTO_MAJOR + 1;
+	if (!strcmp(mode, "lying-length"))
+		buf[12] = 200; /* payload length field, little-endian low byte */
+	if (!strcmp(mode, "fd-on-hello")) {
+		fds[0] = memfd(4096, F_SEAL_SHRINK);
+		buf[10] = 1; /* header nfds */
+		send_raw(sock, buf, n, fds, 1);
+	} else if (!strcmp(mode, "short-header")) {
+		send_raw(sock, buf, 10, NULL, 0);
+	} else {
+		send_raw(sock, buf, n, NULL, 0);
+	}
+	if (strncmp(mode, "bad-", 4) == 0 || !strcmp(mode, "fd-on-hello") ||
+	    !strcmp(mode, "short-header") || !strcmp(mode, "lying-length") ||
+	    !strcmp(mode, "same-role"))
+		goto answer;
+
+	/* read the client's HELLO; its content does not matter here */
+	if (recv(sock, buf, sizeof(buf), 0) <= 0)
+		die("recv HELLO");
+
+	if (!strcmp(mode, "pipe")) {
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0)
+			die("pipe");
+		send_object(sock, 1, 4096, &p[0], 1, 1);
+	} else if (!strcmp(mode, "devzero")) {
+		fds[0] = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+		send_object(sock, 1, 4096, fds, 1, 1);
+	} else if (!strcmp(mode, "unsealed")) {
+		fds[0] = memfd(4096, 0);
+		send_object(sock, 1, 4096, fds, 1, 1);
+	} else if (!strcmp(mode, "short")) {
+		fds[0] = memfd(4096, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+		send_object(sock, 1, 8294400, fds, 1, 1);
+	} else if (!strcmp(mode, "no-fd")) {
+		send_object(sock, 1, 4096, NULL, 0, 1);
+	} else if (!strcmp(mode, "extra-fds")) {
+		for (int i = 0; i < 6; i++)
+			fds[i] = memfd(4096, F_SEAL_SHRINK);
+		send_object(sock, 1, 4096, fds, 6, 1);
+	} else if (!strcmp(mode, "wrong-seq")) {
+		fds[0] = memfd(4096, F_SEAL_SHRINK);
+		send_object(sock, 7, 4096, fds, 1, 1);
+	} else if (!strcmp(mode, "unknown-type")) {
+		struct fdx_msg m = { .hdr.type = FDX_MSG_BYE };
+
+		n = encode(&m, buf, 1, 0);
+		buf[6] = 42; /* type, low byte */
+		send_raw(sock, buf, n, NULL, 0);
+	} else if (!strcmp(mode, "early-bye")) {
+		struct fdx_msg m = { .hdr.type = FDX_MSG_BYE };
+
+		n = encode(&m, buf, 1, 0);
+		send_raw(sock, buf, n, NULL, 0);
+	} else if (!strcmp(mode, "error")) {
+		struct fdx_msg m = { .hdr.type = FDX_MSG_ERROR };
+
+		m.u.error.code = 4;
+		snprintf(m.u.error.text, sizeof(m.u.error.text), "producer ran out of memory");
+		n = encode(&m, buf, 1, 0);
+		send_raw(sock, buf, n, NULL, 0);
+	} else if (!strcmp(mode, "close")) {
+		close(sock);
+		printf("CLOSED\n");
+		unlink(argv[1]);
+		return 0;
+	} else {
+		fprintf(stderr, "raw-peer: unknown mode '%s'\n", mode);
+		return 2;
+	}
+answer:
+	report_answer(sock);
+	unlink(argv[1]);
+	return 0;
+}
