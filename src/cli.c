@@ -1,4 +1,5 @@
 /* cli.c - shared option tables, argument parsing, messages and output for the commands */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buffer.h"
 #include "channel.h"
 #include "cli.h"
 #include "fdx.h"
@@ -61,6 +63,18 @@ void cli_info(const char *fmt, ...)
 	putchar('\n');
 }
 
+/* "fdx serve" is documented in fdx-serve(1) */
+static const char *cli_man_page(void)
+{
+	static char page[64];
+
+	snprintf(page, sizeof(page), "%s", cli_prog);
+	for (char *c = page; *c; c++)
+		if (*c == ' ')
+			*c = '-';
+	return page;
+}
+
 int cli_parse(poptContext pc, const char *usage_args)
 {
 	int rc;
@@ -70,7 +84,7 @@ int cli_parse(poptContext pc, const char *usage_args)
 		switch (rc) {
 		case OPT_HELP:
 			poptPrintHelp(pc, stdout, 0);
-			printf("\nSee %s(1) for details and exit statuses.\n", cli_prog);
+			printf("\nSee %s(1) for details and exit statuses.\n", cli_man_page());
 			return FDX_EXIT_OK;
 		case OPT_USAGE:
 			poptPrintUsage(pc, stdout, 0);
@@ -100,17 +114,25 @@ int cli_parse(poptContext pc, const char *usage_args)
 int cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, bool suffixes,
 		  uint64_t *out)
 {
-	char *end;
+	const char *digits = s;
 	uint64_t v, mul = 1;
+	int base = 10;
+	char *end;
 
-	errno = 0;
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || !*s)
 		goto bad;
-	v = strtoull(s, &end, 0);
+	/* decimal or 0x hex; a leading 0 is not octal, which would surprise */
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		digits = s + 2;
+		base = 16;
+	}
+	/* strtoull would skip blanks and accept a sign: only digits may start */
+	if (!isxdigit((unsigned char)*digits) || (base == 10 && !isdigit((unsigned char)*digits)))
+		goto bad;
+	errno = 0;
+	v = strtoull(digits, &end, base);
 	if (errno == ERANGE)
 		goto range;
-	if (end == s)
-		goto bad;
 	if (suffixes && *end) {
 		switch (*end) {
 		case 'K': case 'k': mul = 1ull << 10; break;
@@ -172,15 +194,10 @@ int cli_exit_for(int err)
 	case -ENOBUFS:
 	case -E2BIG:
 	case -EFBIG:
-	case -EBADF:
-	case -ENODEV:
-	case -EOVERFLOW:
-	case -ERANGE:
-	case -EPERM:
-	case -EOPNOTSUPP:
 		return FDX_EXIT_PEER;
 	}
-	return FDX_EXIT_SYSTEM;
+	/* a buffer the peer sent that cannot be used is the peer's fault too */
+	return fdx_buffer_err_is_peer(err) ? FDX_EXIT_PEER : FDX_EXIT_SYSTEM;
 }
 
 int cli_socket_path(char *buf, size_t cap, bool create)
@@ -241,13 +258,20 @@ double cli_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void cli_print_json(struct json_object *doc)
+void cli_print_json(struct json_object *doc, int rc)
 {
+	json_object_object_add(doc, "exit", json_object_new_int(rc));
 	fputs(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
 						  JSON_C_TO_STRING_NOSLASHESCAPE),
 	      stdout);
 	putchar('\n');
 	json_object_put(doc);
+}
+
+void cli_cleanup(void)
+{
+	free((char *)cli.socket);
+	cli.socket = NULL;
 }
 
 int cli_close_stdout(void)

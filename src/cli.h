@@ -61,8 +61,11 @@ uint64_t cli_raise_nofile(void);
 
 double cli_now(void); /* monotonic seconds */
 
-/* Print a JSON document on stdout (pretty, newline-terminated) and drop it. */
-void cli_print_json(struct json_object *doc);
+/* Add "exit": rc to a JSON report, print it on stdout (pretty) and drop it. */
+void cli_print_json(struct json_object *doc, int rc);
+
+/* Free what popt allocated for the common options (string arguments are ours to free). */
+void cli_cleanup(void);
 
 /* Flush and close stdout; a write error (a full disk, /dev/full) is an error. */
 int cli_close_stdout(void);

@@ -237,9 +237,11 @@ static int consume(const char *path, const struct connect_opts *o, struct json_o
 		rc = r == -ENOENT || r == -ECONNREFUSED ? FDX_EXIT_TIMEOUT :
 		     r == -ENAMETOOLONG			  ? FDX_EXIT_USAGE :
 							    FDX_EXIT_SYSTEM;
-		if (doc)
+		if (doc) {
 			json_object_object_add(doc, "error", json_object_new_string(msg));
-		json_object_put(objects);
+			json_object_object_add(doc, "objects", objects);
+			json_object_object_add(doc, "total", totals_json(&t));
+		}
 		return rc;
 	}
 	fdx_session_init(&s, fd, false, &hello);
@@ -248,12 +250,12 @@ static int consume(const char *path, const struct connect_opts *o, struct json_o
 	if (r < 0)
 		goto fail;
 	cli_info("connected to %s: server pid %" PRIu32 " (%s), protocol %u.%u", path, s.peer.pid,
-		 s.peer.name, FDX_PROTO_MAJOR, FDX_PROTO_MINOR);
+		 s.peer.name, s.peer_major, s.peer_minor);
 	if (doc) {
 		struct json_object *srv = json_object_new_object();
 		char proto[16];
 
-		snprintf(proto, sizeof(proto), "%u.%u", FDX_PROTO_MAJOR, FDX_PROTO_MINOR);
+		snprintf(proto, sizeof(proto), "%u.%u", s.peer_major, s.peer_minor);
 		json_object_object_add(srv, "pid", json_object_new_int64(s.peer.pid));
 		json_object_object_add(srv, "name", json_object_new_string(s.peer.name));
 		json_object_object_add(srv, "protocol", json_object_new_string(proto));
@@ -328,11 +330,10 @@ static int connect_main(int argc, const char **argv)
 		json_object_object_add(doc, "error", NULL);
 	}
 	rc = consume(path, &o, doc);
-	if (doc) {
-		json_object_object_add(doc, "exit", json_object_new_int(rc));
-		cli_print_json(doc);
-	}
+	if (doc)
+		cli_print_json(doc, rc);
 out:
+	free((char *)wait_s); /* popt hands string arguments over to us */
 	poptFreeContext(pc);
 	return rc;
 }

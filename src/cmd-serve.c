@@ -36,6 +36,7 @@ struct client_report {
 	uint64_t objects, bytes, ok, mismatch, unchecked;
 	double seconds;
 	int exit;
+	char error[256]; /* why the session failed, empty if it did not */
 	struct json_object *acks;
 };
 
@@ -252,9 +253,10 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 	else if (rep->mismatch)
 		rc = FDX_EXIT_MISMATCH;
 out:
-	if (rc != FDX_EXIT_OK && rc != FDX_EXIT_MISMATCH)
-		cli_err("client %u%s: %s", client, rep->pid ? "" : " (pid unknown)",
-			fdx_session_error(&s));
+	if (rc != FDX_EXIT_OK && rc != FDX_EXIT_MISMATCH) {
+		snprintf(rep->error, sizeof(rep->error), "%s", fdx_session_error(&s));
+		cli_err("client %u: %s", client, rep->error);
+	}
 	if (bufs) {
 		for (uint64_t i = 0; i < o->count; i++)
 			fdx_buffer_release(&bufs[i]);
@@ -278,6 +280,8 @@ static void report_client(const struct client_report *rep, struct json_object *c
 		json_object_object_add(c, "ok", json_object_new_uint64(rep->ok));
 		json_object_object_add(c, "mismatch", json_object_new_uint64(rep->mismatch));
 		json_object_object_add(c, "unchecked", json_object_new_uint64(rep->unchecked));
+		json_object_object_add(c, "error", rep->error[0] ?
+				       json_object_new_string(rep->error) : NULL);
 		json_object_object_add(c, "exit", json_object_new_int(rep->exit));
 		json_object_object_add(c, "acks", json_object_get(rep->acks));
 		json_object_array_add(clients, c);
@@ -302,7 +306,7 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 {
 	struct json_object *clients = doc ? json_object_new_array() : NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
-	int lfd = -1, rc = FDX_EXIT_OK;
+	int lfd = -1, lock_fd = -1, rc = FDX_EXIT_OK;
 	struct stat st;
 	int r;
 
@@ -310,7 +314,7 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	if (r < 0)
 		return r == -ENAMETOOLONG || r == -EINVAL ? FDX_EXIT_USAGE : FDX_EXIT_SYSTEM;
 	umask(077); /* the socket file is for this user only */
-	r = fdx_channel_listen(sock_path, &lfd);
+	r = fdx_channel_listen(sock_path, &lfd, &lock_fd);
 	if (r == -EADDRINUSE) {
 		cli_err("cannot listen on '%s': a server is already running there", sock_path);
 		return FDX_EXIT_SYSTEM;
@@ -361,6 +365,7 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	}
 	unlink_our_socket();
 	close(lfd);
+	close(lock_fd); /* after the unlink: until then the path is ours */
 	if (doc) {
 		json_object_object_add(doc, "socket", json_object_new_string(sock_path));
 		json_object_object_add(doc, "clients", clients);
@@ -413,11 +418,15 @@ static int serve_main(int argc, const char **argv)
 		json_object_object_add(doc, "seed", json_object_new_uint64(o.seed));
 	}
 	rc = serve(&o, doc);
-	if (doc) {
-		json_object_object_add(doc, "exit", json_object_new_int(rc));
-		cli_print_json(doc);
-	}
+	if (doc)
+		cli_print_json(doc, rc);
 out:
+	/* popt hands string arguments over to us */
+	free((char *)count_s);
+	free((char *)size_s);
+	free((char *)seed_s);
+	free((char *)clients_s);
+	free((char *)inject_s);
 	poptFreeContext(pc);
 	return rc;
 }

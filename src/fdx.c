@@ -98,6 +98,7 @@ int main(int argc, char **argv)
 {
 	int rc = dispatch(argc, (const char **)argv);
 
+	cli_cleanup();
 	if (cli_close_stdout() < 0 && rc == FDX_EXIT_OK)
 		rc = FDX_EXIT_SYSTEM;
 	return rc;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# man-lint.sh - every man page must format without a warning and have its required sections
+# man-lint.sh - every man page must format without warnings and have its sections
 #
 # Run by `make check` from the build directory with TOP_SRCDIR set to the absolute source
 # directory; by hand, it finds the pages next to itself. Exit 0 when every page is clean,
@@ -79,7 +79,8 @@ for page in "${pages[@]}"; do
 
 	# the title must name the page: .TH FDX-SERVE 1 for fdx-serve.1
 	base=${name%.*}
-	want="$(tr '[:lower:]' '[:upper:]' <<<"$base" | sed 's/-/\\\\-/g') $section"
+	want=${base^^}
+	want="${want//-/\\-} $section"
 	th=$(grep -m 1 '^\.TH ' "$page" | awk '{ print $2, $3 }')
 	[ "$th" = "$want" ] || report "$name" ".TH says '$th', expected '$want'"
 done

@@ -43,13 +43,16 @@ reap serve "$BG" 1
 jq -e '.exit == 1 and .total.objects == 3 and .total.mismatch == 1 and .total.ok == 2
 	and .objects[0].first_mismatch == 999 and .objects[0].mismatched_bytes == 1
 	and .objects[1].first_mismatch == null and .objects[2].frame == 2
-	and .objects[0].seals == ["shrink","grow","seal"] and .server.name == "fdx-serve"
+	and (.objects[0].seals - ["exec"]) == ["shrink","grow","seal"]
+	and .server.name == "fdx-serve" and .server.protocol == "1.0"
 	and .error == null' "$T/conn.out" >/dev/null || fail "connect --json content"
 jq -e '.exit == 1 and .count == 3 and .clients[0].mismatch == 1 and .clients[0].ok == 2
 	and .clients[0].acks[0].verdict == "mismatch" and .clients[0].acks[0].first_mismatch == 999
-	and .clients[0].name == "fdx-connect"' "$T/serve.out" >/dev/null || fail "serve --json content"
+	and .clients[0].name == "fdx-connect" and .clients[0].error == null
+	and .clients[0].exit == 1' "$T/serve.out" >/dev/null || fail "serve --json content"
 run jmiss 5 connect -s "$T/none.sock" --wait 0 --json
-jq -e '.exit == 5 and (.error | type) == "string"' "$T/jmiss.out" >/dev/null ||
+jq -e '.exit == 5 and (.error | test("cannot connect to .*none.sock")) and .objects == []
+	and .total.objects == 0' "$T/jmiss.out" >/dev/null ||
 	fail "connect --json on failure"
 pass "--json reports"
 
@@ -60,6 +63,9 @@ ino=$(stat -c %i "$sock")
 run second 4 serve -s "$sock"
 has second err "cannot listen on '$sock': a server is already running there"
 [ "$(stat -c %i "$sock")" = "$ino" ] || fail "the second server touched the live socket"
+run third 4 serve -s "$T/./s.sock"
+has third err "a server is already running there"
+[ "$(stat -c %i "$sock")" = "$ino" ] || fail "another spelling of the path displaced the live socket"
 run conn 0 connect -s "$sock" -q
 reap serve "$BG" 0
 pass "already running: exit 4, socket untouched"

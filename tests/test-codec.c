@@ -34,7 +34,7 @@
 #define WIRE_CAP (FDX_MSG_MAX + 64)
 
 static const unsigned all_types[] = {
-	FDX_MSG_HELLO, FDX_MSG_OBJECT,	FDX_MSG_OBJECT_ACK, FDX_MSG_READY,
+	FDX_MSG_HELLO, FDX_MSG_OBJECT, FDX_MSG_OBJECT_ACK, FDX_MSG_READY,
 	FDX_MSG_RELEASE, FDX_MSG_BYE, FDX_MSG_ERROR,
 };
 
@@ -88,17 +88,11 @@ static struct fdx_msg sample_object4(void)
 		.seed = 1,
 		.frame = UINT64_MAX,
 		.checksum = 0x1122334455667788ull,
-		.planes = {
-			{ .fd_index = 0, .stride = 40, .offset = 0, .size = 1000, .width = 10,
-			  .height = 25 },
-			{ .fd_index = 1, .stride = 80, .offset = 0, .size = 2000, .width = 20,
-			  .height = 25 },
-			{ .fd_index = 0, .stride = 30, .offset = 4096, .size = 300, .width = 30,
-			  .height = 10 },
-			{ .fd_index = 1, .stride = 7, .offset = 2000, .size = 7, .width = 7,
-			  .height = 1 },
-		},
 	};
+	m.u.object.planes[0] = (struct fdx_plane){ 0, 40, 0, 1000, 10, 25 };
+	m.u.object.planes[1] = (struct fdx_plane){ 1, 80, 0, 2000, 20, 25 };
+	m.u.object.planes[2] = (struct fdx_plane){ 0, 30, 4096, 300, 30, 10 };
+	m.u.object.planes[3] = (struct fdx_plane){ 1, 7, 2000, 7, 7, 1 };
 	return m;
 }
 
@@ -124,20 +118,16 @@ static struct fdx_msg sample(unsigned type)
 		strcpy(m.u.hello.name, "fdx-test-hello");
 		break;
 	case FDX_MSG_OBJECT_ACK:
-		m.u.ack = (struct fdx_object_ack){ .index = 3, .verdict = FDX_VERDICT_MISMATCH,
-						   .first_mismatch = 12345,
-						   .mismatched_bytes = 17 };
+		m.u.ack = (struct fdx_object_ack){ 3, FDX_VERDICT_MISMATCH, 12345, 17 };
 		break;
 	case FDX_MSG_READY:
 		m.u.ready = (struct fdx_ready){ .buffer = 5, .frame = 1ull << 33 };
 		break;
 	case FDX_MSG_RELEASE:
-		m.u.release = (struct fdx_release){ .buffer = 6, .verdict = FDX_VERDICT_UNCHECKED,
-						    .frame = 77 };
+		m.u.release = (struct fdx_release){ 6, FDX_VERDICT_UNCHECKED, 77 };
 		break;
 	case FDX_MSG_BYE:
-		m.u.bye = (struct fdx_bye){ .objects = 3, .frames = 9, .bytes = 1ull << 41,
-					    .mismatches = 1 };
+		m.u.bye = (struct fdx_bye){ 3, 9, 1ull << 41, 1 };
 		break;
 	case FDX_MSG_ERROR:
 		m.u.error.code = 3;
@@ -160,7 +150,8 @@ static int encode_ok(struct fdx_msg *m, uint8_t *buf)
  * Decode from a heap copy of exactly len bytes, so that a read past the data is a read
  * past the allocation (visible to ASan and valgrind runs of the suite).
  */
-static int decode_exact(const uint8_t *buf, size_t len, unsigned nfds, struct fdx_msg *out)
+static int decode_exact(const uint8_t *buf, size_t len, unsigned nfds,
+			struct fdx_msg *out)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	struct fdx_msg scratch;
@@ -173,11 +164,11 @@ static int decode_exact(const uint8_t *buf, size_t len, unsigned nfds, struct fd
 	return r;
 }
 
-#define ck_assert_decode(buf, len, nfds, want)                                             \
-	do {                                                                               \
-		int r_ = decode_exact(buf, len, nfds, NULL);                               \
-		ck_assert_msg(r_ == (want), "decode returned %d (%s), expected %d (%s)", r_, \
-			      strerror(-r_), (want), strerror(-(want)));                   \
+#define ck_assert_decode(buf, len, nfds, want)                                           \
+	do {                                                                             \
+		int r_ = decode_exact(buf, len, nfds, NULL);                             \
+		ck_assert_msg(r_ == (want), "decode returned %d (%s), expected %d (%s)", \
+			      r_, strerror(-r_), (want), strerror(-(want)));             \
 	} while (0)
 
 static void assert_hello_eq(const struct fdx_hello *a, const struct fdx_hello *b)
@@ -351,8 +342,8 @@ static int check_result(TestResult *tr, const char *tcname, int rtype, const cha
 	if (strcmp(tr_tcname(tr), tcname))
 		return 0;
 	if (tr_rtype(tr) != rtype) {
-		fprintf(stderr, "nested case %s: result type %d, expected %d (%s)\n", tcname,
-			tr_rtype(tr), rtype, tr_msg(tr) ? tr_msg(tr) : "");
+		fprintf(stderr, "nested case %s: result type %d, expected %d (%s)\n",
+			tcname, tr_rtype(tr), rtype, tr_msg(tr) ? tr_msg(tr) : "");
 		return -1;
 	}
 	if (needle && (!tr_msg(tr) || !strstr(tr_msg(tr), needle))) {
@@ -375,11 +366,13 @@ static int check_result(TestResult *tr, const char *tcname, int rtype, const cha
 static int run_nested_suite(void *arg)
 {
 	static const char *const ck_env[] = {
-		"CK_RUN_SUITE", "CK_RUN_CASE", "CK_INCLUDE_TAGS", "CK_EXCLUDE_TAGS",
-		"CK_LOG_FILE_NAME", "CK_XML_LOG_FILE_NAME", "CK_TAP_LOG_FILE_NAME", "CK_FORK",
+		"CK_RUN_SUITE", "CK_RUN_CASE", "CK_INCLUDE_TAGS",
+		"CK_EXCLUDE_TAGS", "CK_LOG_FILE_NAME", "CK_XML_LOG_FILE_NAME",
+		"CK_TAP_LOG_FILE_NAME", "CK_FORK",
 	};
 	Suite *s = suite_create("nested");
-	TCase *leak = tc_case("leak"), *clean = tc_case("clean"), *foreign = tc_case("foreign");
+	TCase *leak = tc_case("leak"), *clean = tc_case("clean"),
+	      *foreign = tc_case("foreign");
 	TestResult **res;
 	SRunner *sr;
 	int seen = 0, n;
@@ -409,7 +402,8 @@ static int run_nested_suite(void *arg)
 	for (int i = 0; i < n; i++) {
 		int a = check_result(res[i], "leak", CK_FAILURE, "1 fd left open");
 		int b = check_result(res[i], "clean", CK_PASS, NULL);
-		int c = check_result(res[i], "foreign", CK_FAILURE, "closed that the test did not own");
+		int c = check_result(res[i], "foreign", CK_FAILURE,
+				     "closed that the test did not own");
 
 		if (a < 0 || b < 0 || c < 0)
 			return 22;
@@ -616,8 +610,12 @@ START_TEST(reject_lying_length)
 {
 	static uint8_t big[FDX_HDR_SIZE + FDX_MAX_PAYLOAD + 8];
 	static const uint32_t huge[] = {
-		UINT32_MAX, UINT32_MAX - 1, UINT32_MAX - (FDX_HDR_SIZE - 1) /* + header = 2^32 */,
-		0x80000000u, 2 * FDX_MAX_PAYLOAD, FDX_MAX_PAYLOAD + 1,
+	    UINT32_MAX,
+	    UINT32_MAX - 1,
+	    UINT32_MAX - (FDX_HDR_SIZE - 1) /* + header = 2^32 */,
+	    0x80000000u,
+	    2 * FDX_MAX_PAYLOAD,
+	    FDX_MAX_PAYLOAD + 1,
 	};
 	struct fdx_msg m = sample(FDX_MSG_BYE);
 	uint8_t buf[WIRE_CAP];
@@ -643,7 +641,7 @@ START_TEST(reject_lying_length)
 		ck_assert_decode(buf, FDX_HDR_SIZE, 0, -EMSGSIZE);
 	}
 
-	/* over FDX_MAX_PAYLOAD even when the data really is that long, and at any minor */
+	/* over FDX_MAX_PAYLOAD even with that much data, and at any minor */
 	memset(big, 0, sizeof(big));
 	memcpy(big, buf, FDX_HDR_SIZE);
 	big[H_MINOR] = FDX_PROTO_MINOR + 1;
@@ -665,16 +663,17 @@ START_TEST(reject_payload_size_for_type)
 		const size_t wrong[] = { 0, plen - 1, plen + 1, plen + 8 };
 
 		for (unsigned i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+			size_t len = FDX_HDR_SIZE + wrong[i];
 			uint8_t w[WIRE_CAP];
+			int r;
 
-			/* the length field agrees with the data; the type disagrees with both */
+			/* the length field agrees with the data, the type with neither */
 			memset(w, 0, sizeof(w));
-			memcpy(w, buf, n < FDX_HDR_SIZE + wrong[i] ? n : FDX_HDR_SIZE + wrong[i]);
+			memcpy(w, buf, n < len ? n : len);
 			tc_put32(w, H_LENGTH, (uint32_t)wrong[i]);
-			ck_assert_msg(decode_exact(w, FDX_HDR_SIZE + wrong[i], m.hdr.nfds, NULL) ==
-					      -EMSGSIZE,
-				      "%s with a %zu-byte payload was not refused with EMSGSIZE",
-				      fdx_msg_type_name(all_types[t]), wrong[i]);
+			r = decode_exact(w, len, m.hdr.nfds, NULL);
+			ck_assert_msg(r == -EMSGSIZE, "%s, %zu-byte payload: %d",
+				      fdx_msg_type_name(all_types[t]), wrong[i], r);
 		}
 	}
 }
@@ -689,7 +688,7 @@ START_TEST(minor_version_extension)
 		size_t n = wire_of(&m, buf);
 		int r;
 
-		/* a newer peer appends fields we do not know: accepted, known ones intact */
+		/* a newer peer appends fields we do not know: accepted, ours kept */
 		buf[H_MINOR] = FDX_PROTO_MINOR + 1;
 		memset(buf + n, 0xa5, 16);
 		tc_put32(buf, H_LENGTH, (uint32_t)(n - FDX_HDR_SIZE + 16));
@@ -802,7 +801,8 @@ START_TEST(reject_header_flags)
 				      fdx_msg_type_name(all_types[t]), bit);
 		}
 		tc_put16(buf, H_FLAGS, FDX_HF_LAST);
-		ck_assert_decode(buf, n, m.hdr.nfds, all_types[t] == FDX_MSG_OBJECT ? 0 : -EPROTO);
+		ck_assert_decode(buf, n, m.hdr.nfds,
+				 all_types[t] == FDX_MSG_OBJECT ? 0 : -EPROTO);
 	}
 }
 END_TEST
@@ -869,7 +869,8 @@ START_TEST(reject_reserved_fields)
 	m = sample_object1();
 	for (unsigned pl = 1; pl < FDX_MAX_PLANES; pl++)
 		for (size_t off = 0; off < 32; off += 5)
-			expect_reserved(&m, FDX_HDR_SIZE + P_OBJ_PLANE(pl) + off, "OBJECT plane");
+			expect_reserved(&m, FDX_HDR_SIZE + P_OBJ_PLANE(pl) + off,
+					"OBJECT plane");
 }
 END_TEST
 
@@ -899,7 +900,8 @@ START_TEST(reject_hello_values)
 }
 END_TEST
 
-static void expect_object(const struct fdx_msg *src, unsigned nfds, int want, const char *what)
+static void expect_object(const struct fdx_msg *src, unsigned nfds, int want,
+			  const char *what)
 {
 	uint8_t buf[WIRE_CAP];
 	size_t n = wire_of(src, buf);
@@ -1052,16 +1054,15 @@ END_TEST
 START_TEST(reject_ack_contradictions)
 {
 	static const struct fdx_object_ack bad[] = {
-		{ .verdict = FDX_VERDICT_OK, .first_mismatch = FDX_NO_OFFSET, .mismatched_bytes = 5 },
-		{ .verdict = FDX_VERDICT_OK, .first_mismatch = 0, .mismatched_bytes = 0 },
-		{ .verdict = FDX_VERDICT_MISMATCH, .first_mismatch = 10, .mismatched_bytes = 0 },
-		{ .verdict = FDX_VERDICT_MISMATCH, .first_mismatch = FDX_NO_OFFSET,
-		  .mismatched_bytes = 3 },
-		{ .verdict = FDX_VERDICT_UNCHECKED, .first_mismatch = FDX_NO_OFFSET,
-		  .mismatched_bytes = 1 },
-		{ .verdict = FDX_VERDICT_UNCHECKED, .first_mismatch = 7, .mismatched_bytes = 0 },
-		{ .verdict = FDX_VERDICT_MAX + 1, .first_mismatch = FDX_NO_OFFSET },
-		{ .verdict = UINT32_MAX, .first_mismatch = 1, .mismatched_bytes = 1 },
+		/* index, verdict, first_mismatch, mismatched_bytes */
+		{ 0, FDX_VERDICT_OK, FDX_NO_OFFSET, 5 },
+		{ 0, FDX_VERDICT_OK, 0, 0 },
+		{ 0, FDX_VERDICT_MISMATCH, 10, 0 },
+		{ 0, FDX_VERDICT_MISMATCH, FDX_NO_OFFSET, 3 },
+		{ 0, FDX_VERDICT_UNCHECKED, FDX_NO_OFFSET, 1 },
+		{ 0, FDX_VERDICT_UNCHECKED, 7, 0 },
+		{ 0, FDX_VERDICT_MAX + 1, FDX_NO_OFFSET, 0 },
+		{ 0, UINT32_MAX, 1, 1 },
 	};
 	struct fdx_msg m = sample(FDX_MSG_OBJECT_ACK);
 	uint8_t buf[WIRE_CAP];
@@ -1119,14 +1120,16 @@ START_TEST(every_truncation_fails)
 		int r = decode_exact(buf, len, m.hdr.nfds, NULL);
 		uint8_t fixed[WIRE_CAP];
 
-		ck_assert_msg(r == want, "OBJECT cut to %zu bytes: %d, expected %d", len, r, want);
+		ck_assert_msg(r == want, "OBJECT cut to %zu bytes: %d, expected %d", len,
+			      r, want);
 		if (len < FDX_HDR_SIZE)
 			continue;
-		/* the same cut with a length field that agrees: still too short for OBJECT */
+		/* the same cut, length field agreeing: still too short for OBJECT */
 		memcpy(fixed, buf, len);
 		tc_put32(fixed, H_LENGTH, (uint32_t)(len - FDX_HDR_SIZE));
 		r = decode_exact(fixed, len, m.hdr.nfds, NULL);
-		ck_assert_msg(r == -EMSGSIZE, "OBJECT cut to %zu bytes, length fixed: %d", len, r);
+		ck_assert_msg(r == -EMSGSIZE, "OBJECT cut to %zu bytes, length fixed: %d",
+			      len, r);
 	}
 }
 END_TEST
@@ -1150,7 +1153,8 @@ static bool documented_error(int r)
  * What any accepted message must satisfy: header sane, and it survives re-encoding (the
  * decoder accepted nothing the encoder could not express).
  */
-static void check_accepted(const uint8_t *buf, size_t len, unsigned nfds, const struct fdx_msg *m)
+static void check_accepted(const uint8_t *buf, size_t len, unsigned nfds,
+			   const struct fdx_msg *m)
 {
 	uint8_t again[WIRE_CAP];
 	struct fdx_msg m2 = *m, out;
@@ -1205,13 +1209,14 @@ START_TEST(random_garbage)
 			tc_put32(buf, H_LENGTH, (uint32_t)(len - FDX_HDR_SIZE));
 		}
 		r = decode_exact(buf, len, nfds, &m);
-		ck_assert_msg(r == 0 || documented_error(r), "undocumented decode error %d", r);
+		ck_assert_msg(r == 0 || documented_error(r),
+			      "undocumented decode error %d", r);
 		if (r == 0) {
 			accepted++;
 			check_accepted(buf, len, nfds, &m);
 		}
 	}
-	/* random payloads of the right size do pass now and then (READY, BYE): the steering works */
+	/* right-sized random READY and BYE payloads pass: the steering works */
 	ck_assert_uint_gt(accepted, 0);
 }
 END_TEST
@@ -1236,7 +1241,8 @@ START_TEST(mutated_messages)
 		for (unsigned k = 0; k < flips; k++)
 			buf[(size_t)rand() % n] ^= (uint8_t)(1u << (rand() % 8));
 		r = decode_exact(buf, n, src->hdr.nfds, &m);
-		ck_assert_msg(r == 0 || documented_error(r), "undocumented decode error %d", r);
+		ck_assert_msg(r == 0 || documented_error(r),
+			      "undocumented decode error %d", r);
 		if (r == 0)
 			check_accepted(buf, n, src->hdr.nfds, &m);
 	}
@@ -1264,7 +1270,8 @@ START_TEST(names_and_strerror)
 		ck_assert_ptr_nonnull(fdx_codec_strerror(errs[i]));
 		ck_assert_uint_gt(strlen(fdx_codec_strerror(errs[i])), 0);
 		for (unsigned j = 0; j < i; j++)
-			ck_assert_str_ne(fdx_codec_strerror(errs[i]), fdx_codec_strerror(errs[j]));
+			ck_assert_str_ne(fdx_codec_strerror(errs[i]),
+					 fdx_codec_strerror(errs[j]));
 	}
 	ck_assert_str_eq(fdx_codec_strerror(-EBADMSG), "bad magic");
 	ck_assert_str_eq(fdx_verdict_name(FDX_VERDICT_OK), "ok");

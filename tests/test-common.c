@@ -88,8 +88,8 @@ void tc_child_fail(const char *file, int line, const char *cond, const char *fmt
 {
 	va_list ap;
 
-	fprintf(stderr, "%s:%d: child %d: assertion '%s' failed: ", file, line, (int)getpid(),
-		cond);
+	fprintf(stderr, "%s:%d: child %d: assertion '%s' failed: ", file, line,
+		(int)getpid(), cond);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -245,8 +245,8 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 void tc_rmtree(const char *dir)
 {
-	ck_assert_msg(nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS) == 0, "cannot remove %s: %s",
-		      dir, strerror(errno));
+	ck_assert_msg(nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS) == 0,
+		      "cannot remove %s: %s", dir, strerror(errno));
 }
 
 void tc_put16(uint8_t *p, size_t off, uint16_t v)

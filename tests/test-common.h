@@ -23,7 +23,8 @@ int tc_fd_diff(void);
 /* A TCase with the fd-count fixture already added; every test file uses this. */
 TCase *tc_case(const char *name);
 
-/* Run every test of s in check's default (fork) mode; returns the exit status for main. */
+/* Run every test of s in check's default (fork) mode; returns the exit status for main.
+ */
 int tc_run_suite(Suite *s);
 
 /*
@@ -31,10 +32,10 @@ int tc_run_suite(Suite *s);
  * check with tc_child_assert, which prints the failure and exits with status 1; the
  * parent then asserts the exit status with tc_wait_child.
  */
-#define tc_child_assert(cond, ...)                                                        \
-	do {                                                                              \
-		if (!(cond))                                                              \
-			tc_child_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);            \
+#define tc_child_assert(cond, ...)                                                       \
+	do {                                                                             \
+		if (!(cond))                                                             \
+			tc_child_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);           \
 	} while (0)
 
 __attribute__((noreturn, format(printf, 4, 5))) void

@@ -12,6 +12,9 @@
 #include "codec.h"
 #include "macro.h"
 
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020 /* Linux 6.3: set by MFD_NOEXEC_SEAL */
+#endif
 #ifndef MFD_NOEXEC_SEAL
 #define MFD_NOEXEC_SEAL 0x0008u /* Linux 6.3; older headers lack it */
 #endif
@@ -43,8 +46,9 @@ static int map_range(struct fdx_buffer *b, int prot, unsigned flags)
 	if (len > SIZE_MAX)
 		return -EOVERFLOW;
 	p = mmap(NULL, (size_t)len, prot, mflags, b->fd, (off_t)base);
+	/* EPERM (a write seal) would read as "not sealed" to callers: call it EACCES */
 	if (p == MAP_FAILED)
-		return -errno;
+		return errno == EPERM ? -EACCES : -errno;
 	b->map_base = p;
 	b->map_len = (size_t)len;
 	b->map = (uint8_t *)p + (b->offset - base);
@@ -115,6 +119,13 @@ int fdx_buffer_import(struct fdx_buffer *b, int fd, uint64_t offset, uint64_t le
 		return r;
 	}
 	b->fd = fd;
+	/* an O_PATH reference passes fstat but can be neither sealed nor mapped */
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && (fl & O_PATH)) {
+		r = -EBADF;
+		goto fail;
+	}
 	if (!S_ISREG(st.st_mode)) {
 		r = -ENODEV;
 		goto fail;
@@ -199,24 +210,27 @@ const char *fdx_seals_str(unsigned seals, char *buf, size_t cap)
 	} names[] = {
 		{ F_SEAL_SHRINK, "shrink" }, { F_SEAL_GROW, "grow" },
 		{ F_SEAL_WRITE, "write" },   { F_SEAL_FUTURE_WRITE, "future-write" },
-		{ F_SEAL_SEAL, "seal" },
+		{ F_SEAL_SEAL, "seal" },     { F_SEAL_EXEC, "exec" },
 	};
 	size_t used = 0;
 
 	if (cap == 0)
 		return buf;
+	if (seals == 0) {
+		snprintf(buf, cap, "none");
+		return buf;
+	}
+	/* what does not fit is cut off; it never turns into "none" */
 	buf[0] = '\0';
-	for (size_t i = 0; i < FDX_ARRAY_SIZE(names); i++) {
+	for (size_t i = 0; i < FDX_ARRAY_SIZE(names) && used < cap - 1; i++) {
 		if (!(seals & names[i].bit))
 			continue;
 		int n = snprintf(buf + used, cap - used, "%s%s", used ? "," : "", names[i].name);
 
-		if (n < 0 || (size_t)n >= cap - used)
+		if (n < 0)
 			break;
-		used += (size_t)n;
+		used += (size_t)n < cap - used ? (size_t)n : cap - 1 - used;
 	}
-	if (used == 0)
-		snprintf(buf, cap, "none");
 	return buf;
 }
 

@@ -36,7 +36,7 @@ enum fdx_buffer_flags {
  * Create a memfd named name (shown as /memfd:NAME in /proc), CLOEXEC, sealable, not
  * executable where the kernel knows MFD_NOEXEC_SEAL, with size bytes allocated up front
  * (posix_fallocate, so a full tmpfs or cgroup fails here with -ENOSPC instead of with a
- * SIGBUS later) and mapped read-write.
+ * SIGBUS later) and mapped read-write. -EINVAL for size 0, -EFBIG beyond off_t.
  */
 int fdx_buffer_create(struct fdx_buffer *b, const char *name, uint64_t size, unsigned flags);
 
@@ -46,12 +46,13 @@ int fdx_buffer_seal(struct fdx_buffer *b);
 /*
  * Validate fd as a buffer holding [offset, offset+length) and map that range. Takes
  * ownership of fd: on failure it is closed. Errors, one per cause:
- *   -EBADF     fd is not open
+ *   -EBADF     fd is not open, or is an O_PATH reference
  *   -ENODEV    not a regular file (pipe, socket, device, directory, ...)
  *   -EOVERFLOW offset + length does not fit in 64 bits, or length is zero
  *   -ERANGE    the file is smaller than offset + length
  *   -EPERM     FDX_SEALS_REQUIRED are not all set
- *   other      from fstat, fcntl or mmap (-ENOMEM, ...)
+ *   other      from fstat, fcntl or mmap (-ENOMEM, -EACCES for a write-sealed file
+ *              asked for FDX_BUF_WRITABLE, ...)
  * On failure b->fd is -1 and b->file_size, b->seals hold what was learnt, for messages.
  */
 int fdx_buffer_import(struct fdx_buffer *b, int fd, uint64_t offset, uint64_t length,

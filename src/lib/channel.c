@@ -1,10 +1,12 @@
 /* channel.c - AF_UNIX SOCK_SEQPACKET endpoints and one-message-with-fds send/receive */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -58,9 +60,11 @@ int fdx_default_socket_path(char *buf, size_t cap, bool create)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-static int make_addr(const char *path, struct sockaddr_un *sa)
+/* A SEQPACKET socket and the address for path; never a silently truncated path. */
+static int open_socket(const char *path, struct sockaddr_un *sa)
 {
 	size_t len = strlen(path);
+	int fd;
 
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
@@ -69,7 +73,8 @@ static int make_addr(const char *path, struct sockaddr_un *sa)
 	if (len >= sizeof(sa->sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa->sun_path, path, len);
-	return 0;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
 }
 
 /*
@@ -102,23 +107,52 @@ static bool has_listener(const char *path)
 	return found;
 }
 
-int fdx_channel_listen(const char *path, int *out_fd)
+/*
+ * PATH.lock, locked for as long as the server lives: whoever holds it owns PATH, however
+ * PATH is spelled. It is left in place at exit, since unlinking a lock file races with a
+ * process that has just opened it.
+ */
+static int take_lock(const char *path)
+{
+	char lock[PATH_MAX];
+	int fd;
+
+	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock))
+		return -ENAMETOOLONG;
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int fdx_channel_listen(const char *path, int *out_fd, int *out_lock_fd)
 {
 	struct sockaddr_un sa;
 	struct stat st;
-	int fd, r;
+	int fd, lock, r;
 
-	r = make_addr(path, &sa);
-	if (r < 0)
-		return r;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = open_socket(path, &sa);
 	if (fd < 0)
-		return -errno;
+		return fd;
+	lock = take_lock(path);
+	if (lock < 0) {
+		close(fd);
+		return lock;
+	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
 		if (r != -EADDRINUSE)
 			goto fail;
-		/* only a socket nobody listens on may be replaced; never a regular file */
+		/*
+		 * We hold the lock, so no fdx server owns the file. Still, replace only a
+		 * socket that nothing listens on (another program's, say), never a file.
+		 */
 		if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || has_listener(path))
 			goto fail;
 		if (unlink(path) < 0 && errno != ENOENT) {
@@ -136,8 +170,10 @@ int fdx_channel_listen(const char *path, int *out_fd)
 		goto fail;
 	}
 	*out_fd = fd;
+	*out_lock_fd = lock;
 	return 0;
 fail:
+	close(lock);
 	close(fd);
 	return r;
 }
@@ -157,12 +193,9 @@ int fdx_channel_connect(const char *path, int *out_fd)
 	struct sockaddr_un sa;
 	int fd, r;
 
-	r = make_addr(path, &sa);
-	if (r < 0)
-		return r;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = open_socket(path, &sa);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	do
 		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	while (r < 0 && errno == EINTR);
@@ -295,10 +328,13 @@ ssize_t fdx_channel_recv(int fd, void *buf, size_t cap, int *fds, unsigned max_f
 				close(v);
 		}
 	}
-	if ((msg.msg_flags & MSG_CTRUNC) || nextra || bad_cmsg || (msg.msg_flags & MSG_TRUNC)) {
+	/* an empty record looks like the end of the stream, but may carry fds: refuse it */
+	if ((msg.msg_flags & MSG_CTRUNC) || nextra || bad_cmsg || (msg.msg_flags & MSG_TRUNC) ||
+	    (n == 0 && got)) {
 		int r = (msg.msg_flags & MSG_CTRUNC) ? ctrunc_cause(fd) :
 			nextra			     ? -ENOBUFS :
 			bad_cmsg		     ? -EPROTO :
+			n == 0			     ? -ENODATA :
 						       -EMSGSIZE;
 
 		fdx_close_fds(fds, got);

@@ -15,11 +15,13 @@
 int fdx_default_socket_path(char *buf, size_t cap, bool create);
 
 /*
- * Bind and listen on a SOCK_SEQPACKET socket at path. A socket file that no process
- * listens on (left by a crash) is replaced; one with a live listener gives -EADDRINUSE.
- * Paths that do not fit sun_path give -ENAMETOOLONG, never a truncated bind.
+ * Bind and listen on a SOCK_SEQPACKET socket at path, holding PATH.lock (flock) as proof
+ * of ownership: close *out_lock_fd only when done with the socket. While another server
+ * holds the lock, or a foreign process listens on path, -EADDRINUSE. A socket file left
+ * by a dead server is replaced. Paths that do not fit sun_path give -ENAMETOOLONG, never
+ * a truncated bind.
  */
-int fdx_channel_listen(const char *path, int *out_fd);
+int fdx_channel_listen(const char *path, int *out_fd, int *out_lock_fd);
 
 /* Accept one connection, CLOEXEC. -EINTR is returned, not retried, so signals stop it. */
 int fdx_channel_accept(int listen_fd, int *out_fd);
@@ -32,7 +34,7 @@ int fdx_channel_peer_pid(int fd, pid_t *pid);
 
 /*
  * Send one message with nfds fds (at most FDX_SCM_MAX_FD) as one record, MSG_NOSIGNAL,
- * EINTR retried. -EPIPE / -ECONNRESET when the peer is gone.
+ * EINTR retried. Returns 0; -EPIPE / -ECONNRESET when the peer is gone.
  */
 int fdx_channel_send(int fd, const void *buf, size_t len, const int *fds, unsigned nfds);
 
@@ -44,6 +46,7 @@ int fdx_channel_send(int fd, const void *buf, size_t len, const int *fds, unsign
  *   -ENOBUFS   control data truncated: the peer sent more fds than max_fds
  *   -EMFILE    control data truncated because this process is out of fds
  *   -EPROTO    control message of an unexpected kind
+ *   -ENODATA   an empty record that carried fds (an empty record without is the end)
  *   other      from recvmsg
  */
 ssize_t fdx_channel_recv(int fd, void *buf, size_t cap, int *fds, unsigned max_fds,

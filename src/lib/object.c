@@ -51,6 +51,10 @@ int fdx_object_import(const struct fdx_object *o, int *fds, unsigned nfds,
 		snprintf(err, errcap, "buffer %" PRIu32 ": fd is a %s, not a buffer", o->index,
 			 kind);
 		break;
+	case -EBADF:
+		snprintf(err, errcap, "buffer %" PRIu32 ": fd is an O_PATH reference, not a buffer",
+			 o->index);
+		break;
 	case -EOVERFLOW:
 		snprintf(err, errcap, "buffer %" PRIu32 ": offset %" PRIu64 " + size %" PRIu64
 			 " is not a valid range", o->index, pl->offset, pl->size);

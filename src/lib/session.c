@@ -85,13 +85,15 @@ static int send_msg(struct fdx_session *s, struct fdx_msg *m, const int *fds, un
 	return 0;
 }
 
-static const char *recv_strerror(int err, char *buf, size_t cap)
+static const char *recv_strerror(int err, unsigned max_fds, char *buf, size_t cap)
 {
 	switch (err) {
 	case -ENOBUFS:
 		snprintf(buf, cap, "control data truncated: peer attached more than %u fds",
-			 FDX_MAX_PLANES);
+			 max_fds);
 		return buf;
+	case -ENODATA:
+		return "empty record carrying fds";
 	case -EMFILE:
 		return "control data truncated: this process is out of file descriptors";
 	case -EMSGSIZE:
@@ -120,7 +122,10 @@ static int recv_msg(struct fdx_session *s, unsigned want, struct fdx_msg *m, int
 
 	if (nfds)
 		*nfds = 0;
-	n = fdx_channel_recv(s->fd, buf, sizeof(buf), f, FDX_MAX_PLANES, &n_f);
+	/* what we announced is what we take; more is a protocol error, not a surprise */
+	unsigned max_fds = s->local.max_fds < FDX_MAX_PLANES ? s->local.max_fds : FDX_MAX_PLANES;
+
+	n = fdx_channel_recv(s->fd, buf, sizeof(buf), f, max_fds, &n_f);
 	if (n == 0)
 		return fdx_session_fail(s, -ECONNRESET,
 					"peer closed the connection while %s was expected",
@@ -130,9 +135,10 @@ static int recv_msg(struct fdx_session *s, unsigned want, struct fdx_msg *m, int
 					state_wants[s->state]);
 	if (n < 0) {
 		r = (int)n;
-		if (r == -ENOBUFS || r == -EMSGSIZE || r == -EPROTO)
-			return violation(s, r, "%s", recv_strerror(r, why, sizeof(why)));
-		return fdx_session_fail(s, r, "cannot receive: %s", recv_strerror(r, why, sizeof(why)));
+		if (r == -ENOBUFS || r == -EMSGSIZE || r == -EPROTO || r == -ENODATA)
+			return violation(s, r, "%s", recv_strerror(r, max_fds, why, sizeof(why)));
+		return fdx_session_fail(s, r, "cannot receive: %s",
+					recv_strerror(r, max_fds, why, sizeof(why)));
 	}
 
 	r = fdx_msg_decode(buf, (size_t)n, n_f, m);
@@ -214,6 +220,8 @@ int fdx_session_handshake(struct fdx_session *s)
 				 fdx_role_name(in.u.hello.role),
 				 s->local.role == FDX_ROLE_PRODUCER ? "consumer" : "producer");
 	s->peer = in.u.hello;
+	s->peer_major = in.hdr.version_major;
+	s->peer_minor = in.hdr.version_minor;
 	if (!s->server) {
 		r = send_msg(s, &out, NULL, 0);
 		if (r < 0)

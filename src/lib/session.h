@@ -44,6 +44,8 @@ struct fdx_session {
 	uint32_t next_index;     /* index of the next OBJECT to send or receive */
 	struct fdx_hello local;
 	struct fdx_hello peer;   /* valid after the handshake */
+	uint8_t peer_major;      /* protocol version of the peer's HELLO */
+	uint8_t peer_minor;
 	uint32_t peer_error;     /* code of an ERROR the peer sent, 0 if none */
 	fdx_trace_fn trace;
 	void *trace_ctx;
@@ -67,6 +69,7 @@ int fdx_session_recv_ack(struct fdx_session *s, struct fdx_object_ack *ack) _mus
  */
 int fdx_session_recv_object(struct fdx_session *s, struct fdx_object *o, int *fds,
 			    unsigned *nfds, bool *last) _must_check_;
+/* ack->index is ignored: the ACK always answers the OBJECT received last. */
 int fdx_session_send_ack(struct fdx_session *s, const struct fdx_object_ack *ack) _must_check_;
 
 /* Both: the closing BYEs, in the order described above. */
