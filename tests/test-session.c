@@ -147,6 +147,27 @@ static void producer_on(struct fdx_session *s, int fd)
 	fdx_session_init(s, fd, true, &h);
 }
 
+/*
+ * The consumer side of a pair whose raw producer end has already been written to:
+ * the handshake must pass and the next OBJECT must be refused, handing out no fd.
+ * Closes both ends.
+ */
+static void expect_object_refused(int sv[2], const char *what)
+{
+	struct fdx_session s;
+	struct fdx_object o;
+	int fds[FDX_MAX_PLANES];
+	unsigned nfds = 99;
+	bool last;
+
+	consumer_on(&s, sv[0]);
+	ck_assert_int_eq(fdx_session_handshake(&s), 0);
+	expect_failed(&s, fdx_session_recv_object(&s, &o, fds, &nfds, &last), what);
+	ck_assert_uint_eq(nfds, 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* ---- the whole exchange, producer in a child process ---- */
 
 struct producer_args {
@@ -492,22 +513,12 @@ END_TEST
 
 START_TEST(second_hello)
 {
-	struct fdx_session s;
-	struct fdx_object o;
-	int sv[2], fds[FDX_MAX_PLANES];
-	unsigned nfds = 99;
-	bool last;
+	int sv[2];
 
 	pair(sv);
-	consumer_on(&s, sv[0]);
 	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
 	raw_hello(sv[1], 1, FDX_ROLE_PRODUCER);
-	ck_assert_int_eq(fdx_session_handshake(&s), 0);
-	expect_failed(&s, fdx_session_recv_object(&s, &o, fds, &nfds, &last),
-		      "second HELLO");
-	ck_assert_uint_eq(nfds, 0);
-	close(sv[0]);
-	close(sv[1]);
+	expect_object_refused(sv, "second HELLO");
 }
 END_TEST
 
@@ -555,10 +566,7 @@ START_TEST(wrong_sequence)
 {
 	static const uint32_t bad_seqs[] = { 0, 2, 5, UINT32_MAX };
 	struct fdx_session s;
-	struct fdx_object o;
-	int sv[2], fds[FDX_MAX_PLANES];
-	unsigned nfds = 99;
-	bool last;
+	int sv[2];
 
 	/* HELLO must be number 0 */
 	pair(sv);
@@ -571,57 +579,32 @@ START_TEST(wrong_sequence)
 	/* and the first OBJECT number 1; the fd it carries must be closed */
 	for (unsigned i = 0; i < sizeof(bad_seqs) / sizeof(bad_seqs[0]); i++) {
 		pair(sv);
-		consumer_on(&s, sv[0]);
 		raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
 		raw_object(sv[1], bad_seqs[i], 0, true);
-		ck_assert_int_eq(fdx_session_handshake(&s), 0);
-		expect_failed(&s, fdx_session_recv_object(&s, &o, fds, &nfds, &last),
-			      "OBJECT with a wrong seq");
-		ck_assert_uint_eq(nfds, 0);
-		close(sv[0]);
-		close(sv[1]);
+		expect_object_refused(sv, "OBJECT with a wrong seq");
 	}
 }
 END_TEST
 
 START_TEST(object_index_one_first)
 {
-	struct fdx_session s;
-	struct fdx_object o;
-	int sv[2], fds[FDX_MAX_PLANES];
-	unsigned nfds = 99;
-	bool last;
+	int sv[2];
 
 	pair(sv);
-	consumer_on(&s, sv[0]);
 	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
 	raw_object(sv[1], 1, 1, false);
-	ck_assert_int_eq(fdx_session_handshake(&s), 0);
-	expect_failed(&s, fdx_session_recv_object(&s, &o, fds, &nfds, &last),
-		      "OBJECT index 1");
-	ck_assert_uint_eq(nfds, 0);
-	close(sv[0]);
-	close(sv[1]);
+	expect_object_refused(sv, "OBJECT index 1");
 }
 END_TEST
 
 START_TEST(bye_before_object)
 {
-	struct fdx_session s;
-	struct fdx_object o;
-	int sv[2], fds[FDX_MAX_PLANES];
-	unsigned nfds = 99;
-	bool last;
+	int sv[2];
 
 	pair(sv);
-	consumer_on(&s, sv[0]);
 	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
 	raw_simple(sv[1], FDX_MSG_BYE, 1);
-	ck_assert_int_eq(fdx_session_handshake(&s), 0);
-	expect_failed(&s, fdx_session_recv_object(&s, &o, fds, &nfds, &last),
-		      "BYE first");
-	close(sv[0]);
-	close(sv[1]);
+	expect_object_refused(sv, "BYE first");
 }
 END_TEST
 
@@ -656,16 +639,11 @@ END_TEST
 
 START_TEST(object_with_too_many_fds)
 {
-	struct fdx_session s;
 	struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT, .hdr.seq = 1 };
 	struct fdx_buffer b;
-	struct fdx_object o;
-	int sv[2], fds[FDX_MAX_PLANES + 2], rfds[FDX_MAX_PLANES];
-	unsigned nfds = 99;
-	bool last;
+	int sv[2], fds[FDX_MAX_PLANES + 2];
 
 	pair(sv);
-	consumer_on(&s, sv[0]);
 	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
 	make_object(&b, &m.u.object, 4096, 0);
 	m.hdr.nfds = FDX_MAX_PLANES + 2;
@@ -673,11 +651,7 @@ START_TEST(object_with_too_many_fds)
 		fds[i] = b.fd;
 	raw_send(sv[1], &m, fds, FDX_MAX_PLANES + 2);
 	fdx_buffer_release(&b);
-	ck_assert_int_eq(fdx_session_handshake(&s), 0);
-	expect_failed(&s, fdx_session_recv_object(&s, &o, rfds, &nfds, &last), "six fds");
-	ck_assert_uint_eq(nfds, 0);
-	close(sv[0]);
-	close(sv[1]);
+	expect_object_refused(sv, "six fds");
 }
 END_TEST
 
