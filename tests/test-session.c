@@ -168,6 +168,20 @@ static void expect_object_refused(int sv[2], const char *what)
 	close(sv[1]);
 }
 
+/* The same for a handshake that must be refused (producer: the session is the server). */
+static void expect_handshake_refused(int sv[2], bool producer, const char *what)
+{
+	struct fdx_session s;
+
+	if (producer)
+		producer_on(&s, sv[0]);
+	else
+		consumer_on(&s, sv[0]);
+	expect_failed(&s, fdx_session_handshake(&s), what);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* ---- the whole exchange, producer in a child process ---- */
 
 struct producer_args {
@@ -499,15 +513,11 @@ END_TEST
 
 START_TEST(object_before_hello)
 {
-	struct fdx_session s;
 	int sv[2];
 
 	pair(sv);
-	consumer_on(&s, sv[0]);
 	raw_object(sv[1], 0, 0, false);
-	expect_failed(&s, fdx_session_handshake(&s), "OBJECT before HELLO");
-	close(sv[0]);
-	close(sv[1]);
+	expect_handshake_refused(sv, false, "OBJECT before HELLO");
 }
 END_TEST
 
@@ -524,57 +534,42 @@ END_TEST
 
 START_TEST(hello_same_role)
 {
-	struct fdx_session s;
 	int sv[2];
 
 	pair(sv);
-	consumer_on(&s, sv[0]);
 	raw_hello(sv[1], 0, FDX_ROLE_CONSUMER);
-	expect_failed(&s, fdx_session_handshake(&s), "consumer meets consumer");
-	close(sv[0]);
-	close(sv[1]);
+	expect_handshake_refused(sv, false, "consumer meets consumer");
 
 	pair(sv);
-	producer_on(&s, sv[0]);
 	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
-	expect_failed(&s, fdx_session_handshake(&s), "producer meets producer");
-	close(sv[0]);
-	close(sv[1]);
+	expect_handshake_refused(sv, true, "producer meets producer");
 }
 END_TEST
 
 START_TEST(hello_other_major)
 {
-	struct fdx_session s;
 	uint8_t buf[FDX_MSG_MAX];
 	struct fdx_msg m = { .hdr.type = FDX_MSG_HELLO };
 	int sv[2], n;
 
 	pair(sv);
-	consumer_on(&s, sv[0]);
 	m.u.hello = hello_of(FDX_ROLE_PRODUCER, "future");
 	n = fdx_msg_encode(&m, buf, sizeof(buf));
 	buf[4] = FDX_PROTO_MAJOR + 1;
 	ck_assert_int_eq(tc_send_raw(sv[1], buf, (size_t)n, NULL, 0), n);
-	expect_failed(&s, fdx_session_handshake(&s), "HELLO of protocol 2");
-	close(sv[0]);
-	close(sv[1]);
+	expect_handshake_refused(sv, false, "HELLO of protocol 2");
 }
 END_TEST
 
 START_TEST(wrong_sequence)
 {
 	static const uint32_t bad_seqs[] = { 0, 2, 5, UINT32_MAX };
-	struct fdx_session s;
 	int sv[2];
 
 	/* HELLO must be number 0 */
 	pair(sv);
-	consumer_on(&s, sv[0]);
 	raw_hello(sv[1], 1, FDX_ROLE_PRODUCER);
-	expect_failed(&s, fdx_session_handshake(&s), "HELLO with seq 1");
-	close(sv[0]);
-	close(sv[1]);
+	expect_handshake_refused(sv, false, "HELLO with seq 1");
 
 	/* and the first OBJECT number 1; the fd it carries must be closed */
 	for (unsigned i = 0; i < sizeof(bad_seqs) / sizeof(bad_seqs[0]); i++) {
@@ -616,14 +611,11 @@ START_TEST(hello_with_fd)
 
 	/* the header admits the fd */
 	pair(sv);
-	consumer_on(&s, sv[0]);
 	fd = tc_memfd("fdx-stowaway", 4096);
 	m.u.hello = hello_of(FDX_ROLE_PRODUCER, "raw");
 	m.hdr.nfds = 1;
 	raw_send(sv[1], &m, &fd, 1);
-	expect_failed(&s, fdx_session_handshake(&s), "HELLO with an admitted fd");
-	close(sv[0]);
-	close(sv[1]);
+	expect_handshake_refused(sv, false, "HELLO with an admitted fd");
 
 	/* the header is silent about it */
 	pair(sv);
@@ -657,7 +649,6 @@ END_TEST
 
 START_TEST(garbage_bytes)
 {
-	struct fdx_session s;
 	uint8_t junk[50];
 	int sv[2], fd;
 
@@ -665,22 +656,16 @@ START_TEST(garbage_bytes)
 	for (unsigned i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)rand();
 	pair(sv);
-	consumer_on(&s, sv[0]);
 	ck_assert_int_eq(tc_send_raw(sv[1], junk, sizeof(junk), NULL, 0),
 			 (ssize_t)sizeof(junk));
-	expect_failed(&s, fdx_session_handshake(&s), "50 random bytes");
-	close(sv[0]);
-	close(sv[1]);
+	expect_handshake_refused(sv, false, "50 random bytes");
 
 	/* a few bytes with an fd attached */
 	pair(sv);
-	producer_on(&s, sv[0]);
 	fd = tc_memfd("fdx-junk", 10);
 	ck_assert_int_eq(tc_send_raw(sv[1], "FDX", 3, &fd, 1), 3);
 	close(fd);
-	expect_failed(&s, fdx_session_handshake(&s), "3 bytes and an fd");
-	close(sv[0]);
-	close(sv[1]);
+	expect_handshake_refused(sv, true, "3 bytes and an fd");
 }
 END_TEST
 
