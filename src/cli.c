@@ -23,21 +23,23 @@ enum { OPT_HELP = 1000, OPT_USAGE, OPT_VERSION };
 
 struct poptOption cli_common_options[] = {
 	{ "socket", 's', POPT_ARG_STRING, &cli.socket, 0,
-	  "socket path (default: $XDG_RUNTIME_DIR/fdx.sock or /tmp/fdx-UID/fdx.sock)", "PATH" },
-	{ "verbose", 'v', POPT_ARG_NONE, &cli.verbose, 0, "print the protocol trace on stderr",
-	  NULL },
+	  "socket path (default: $XDG_RUNTIME_DIR/fdx.sock or /tmp/fdx-UID/fdx.sock)",
+	  "PATH" },
+	{ "verbose", 'v', POPT_ARG_NONE, &cli.verbose, 0,
+	  "print the protocol trace on stderr", NULL },
 	{ "quiet", 'q', POPT_ARG_NONE, &cli.quiet, 0, "print nothing but errors", NULL },
-	{ "json", '\0', POPT_ARG_NONE, &cli.json, 0, "print a JSON report on stdout", NULL },
+	{ "json", '\0', POPT_ARG_NONE, &cli.json, 0, "print a JSON report on stdout",
+	  NULL },
 	POPT_TABLEEND
 };
 
-struct poptOption cli_help_options[] = {
-	{ "help", 'h', POPT_ARG_NONE, NULL, OPT_HELP, "show this help and exit", NULL },
-	{ "usage", '\0', POPT_ARG_NONE, NULL, OPT_USAGE, "show a short usage message and exit",
-	  NULL },
-	{ "version", 'V', POPT_ARG_NONE, NULL, OPT_VERSION, "print the version and exit", NULL },
-	POPT_TABLEEND
-};
+struct poptOption cli_help_options[] = { { "help", 'h', POPT_ARG_NONE, NULL, OPT_HELP,
+					   "show this help and exit", NULL },
+					 { "usage", '\0', POPT_ARG_NONE, NULL, OPT_USAGE,
+					   "show a short usage message and exit", NULL },
+					 { "version", 'V', POPT_ARG_NONE, NULL, OPT_VERSION,
+					   "print the version and exit", NULL },
+					 POPT_TABLEEND };
 
 void cli_err(const char *fmt, ...)
 {
@@ -84,7 +86,8 @@ int cli_parse(poptContext pc, const char *usage_args)
 		switch (rc) {
 		case OPT_HELP:
 			poptPrintHelp(pc, stdout, 0);
-			printf("\nSee %s(1) for details and exit statuses.\n", cli_man_page());
+			printf("\nSee %s(1) for details and exit statuses.\n",
+			       cli_man_page());
 			return FDX_EXIT_OK;
 		case OPT_USAGE:
 			poptPrintUsage(pc, stdout, 0);
@@ -96,7 +99,8 @@ int cli_parse(poptContext pc, const char *usage_args)
 	}
 	if (rc < -1) {
 		cli_err("%s: %s\nTry '%s --help' for more information.",
-			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc), cli_prog);
+			poptBadOption(pc, POPT_BADOPTION_NOALIAS), poptStrerror(rc),
+			cli_prog);
 		return FDX_EXIT_USAGE;
 	}
 	if (poptPeekArg(pc)) {
@@ -127,7 +131,8 @@ int cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, bo
 		base = 16;
 	}
 	/* strtoull would skip blanks and accept a sign: only digits may start */
-	if (!isxdigit((unsigned char)*digits) || (base == 10 && !isdigit((unsigned char)*digits)))
+	if (!isxdigit((unsigned char)*digits) ||
+	    (base == 10 && !isdigit((unsigned char)*digits)))
 		goto bad;
 	errno = 0;
 	v = strtoull(digits, &end, base);
@@ -135,10 +140,18 @@ int cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, bo
 		goto range;
 	if (suffixes && *end) {
 		switch (*end) {
-		case 'K': case 'k': mul = 1ull << 10; break;
-		case 'M': mul = 1ull << 20; break;
-		case 'G': mul = 1ull << 30; break;
-		default: goto bad;
+		case 'K':
+		case 'k':
+			mul = 1ull << 10;
+			break;
+		case 'M':
+			mul = 1ull << 20;
+			break;
+		case 'G':
+			mul = 1ull << 30;
+			break;
+		default:
+			goto bad;
 		}
 		end++;
 		if (*end == 'i' && end[1] == 'B')
@@ -168,7 +181,8 @@ int cli_parse_seconds(const char *opt, const char *s, double *out)
 
 	errno = 0;
 	v = s ? strtod(s, &end) : 0;
-	if (!s || !*s || end == s || *end || errno || !isfinite(v) || v < 0 || v > 86400.0 * 365) {
+	if (!s || !*s || end == s || *end || errno || !isfinite(v) || v < 0 ||
+	    v > 86400.0 * 365) {
 		cli_err("%s: '%s' is not a number of seconds (0 or more)", opt, s ? s : "");
 		return -EINVAL;
 	}
@@ -206,7 +220,8 @@ int cli_socket_path(char *buf, size_t cap, bool create)
 
 	if (cli.socket) {
 		if (strlen(cli.socket) >= cap) {
-			cli_err("socket path '%s' is longer than %zu bytes", cli.socket, cap - 1);
+			cli_err("socket path '%s' is longer than %zu bytes", cli.socket,
+				cap - 1);
 			return -ENAMETOOLONG;
 		}
 		if (!cli.socket[0]) {
@@ -219,7 +234,8 @@ int cli_socket_path(char *buf, size_t cap, bool create)
 	r = fdx_default_socket_path(buf, cap, create);
 	if (r == -EPERM)
 		cli_err("refusing the default socket directory /tmp/fdx-%u: not a directory of "
-			"this user closed to others (mode 0700)", (unsigned)geteuid());
+			"this user closed to others (mode 0700)",
+			(unsigned)geteuid());
 	else if (r < 0)
 		cli_err("cannot set up the default socket path: %s", strerror(-r));
 	return r;
@@ -244,7 +260,8 @@ uint64_t cli_raise_nofile(void)
 		return 1024;
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl); /* failing leaves the old limit, still valid */
+		setrlimit(RLIMIT_NOFILE,
+			  &rl); /* failing leaves the old limit, still valid */
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	return rl.rlim_cur;
@@ -262,7 +279,7 @@ void cli_print_json(struct json_object *doc, int rc)
 {
 	json_object_object_add(doc, "exit", json_object_new_int(rc));
 	fputs(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
-						  JSON_C_TO_STRING_NOSLASHESCAPE),
+							  JSON_C_TO_STRING_NOSLASHESCAPE),
 	      stdout);
 	putchar('\n');
 	json_object_put(doc);

@@ -26,10 +26,16 @@ extern const char *cli_prog; /* "fdx serve": the prefix of every message */
 extern struct poptOption cli_common_options[];
 extern struct poptOption cli_help_options[];
 
-#define CLI_COMMON_TABLE \
-	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cli_common_options, 0, "Common options:", NULL }
-#define CLI_HELP_TABLE \
-	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, cli_help_options, 0, "Help options:", NULL }
+#define CLI_COMMON_TABLE                                                                   \
+	{                                                                                  \
+		NULL, '\0', POPT_ARG_INCLUDE_TABLE, cli_common_options, 0,                 \
+			"Common options:", NULL                                            \
+	}
+#define CLI_HELP_TABLE                                                                     \
+	{                                                                                  \
+		NULL, '\0', POPT_ARG_INCLUDE_TABLE, cli_help_options, 0,                   \
+			"Help options:", NULL                                              \
+	}
 
 /*
  * Run popt over argv. Returns -1 to go on, or an exit status: 0 after --help, --usage

@@ -1,4 +1,5 @@
-/* cmd-connect.c - `fdx connect`: consumer and client; maps received buffers, verifies them */
+/* cmd-connect.c - `fdx connect`: consumer and client; maps received buffers, verifies them
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -15,7 +16,7 @@
 #include "object.h"
 #include "session.h"
 
-#define FD_RESERVE 32u
+#define FD_RESERVE  32u
 #define MAX_OBJECTS 65536u
 
 struct connect_opts {
@@ -69,11 +70,14 @@ static struct json_object *object_json(const struct held *h, unsigned verdict,
 	json_object_object_add(o, "seals", seals);
 	json_object_object_add(o, "seed", json_object_new_uint64(h->obj.seed));
 	json_object_object_add(o, "frame", json_object_new_uint64(h->obj.frame));
-	json_object_object_add(o, "verdict", json_object_new_string(fdx_verdict_name(verdict)));
+	json_object_object_add(o, "verdict",
+			       json_object_new_string(fdx_verdict_name(verdict)));
 	json_object_object_add(o, "first_mismatch",
-			       vr->first_mismatch == FDX_NO_OFFSET ? NULL :
-			       json_object_new_uint64(vr->first_mismatch));
-	json_object_object_add(o, "mismatched_bytes", json_object_new_uint64(vr->mismatched_bytes));
+			       vr->first_mismatch == FDX_NO_OFFSET
+				       ? NULL
+				       : json_object_new_uint64(vr->first_mismatch));
+	json_object_object_add(o, "mismatched_bytes",
+			       json_object_new_uint64(vr->mismatched_bytes));
 	return o;
 }
 
@@ -105,17 +109,20 @@ static int judge(struct fdx_session *s, const struct connect_opts *o, struct hel
 
 	fdx_seals_str(h->bufs[0].seals, seals, sizeof(seals));
 	if (verdict == FDX_VERDICT_MISMATCH) {
-		cli_info("object %" PRIu32 ": %" PRIu64 " bytes, %s, seals %s: MISMATCH at offset %"
-			 PRIu64 ", %" PRIu64 " byte%s differ%s", h->obj.index, h->obj.size,
-			 fdx_backend_name(h->obj.backend), seals, vr.first_mismatch,
-			 vr.mismatched_bytes, vr.mismatched_bytes == 1 ? "" : "s",
+		cli_info("object %" PRIu32 ": %" PRIu64
+			 " bytes, %s, seals %s: MISMATCH at offset %" PRIu64 ", %" PRIu64
+			 " byte%s differ%s",
+			 h->obj.index, h->obj.size, fdx_backend_name(h->obj.backend), seals,
+			 vr.first_mismatch, vr.mismatched_bytes,
+			 vr.mismatched_bytes == 1 ? "" : "s",
 			 vr.mismatched_bytes == 1 ? "s" : "");
-		cli_err("buffer %" PRIu32 " differs from the pattern at offset %" PRIu64 " (%" PRIu64
-			" byte%s)", h->obj.index, vr.first_mismatch, vr.mismatched_bytes,
+		cli_err("buffer %" PRIu32 " differs from the pattern at offset %" PRIu64
+			" (%" PRIu64 " byte%s)",
+			h->obj.index, vr.first_mismatch, vr.mismatched_bytes,
 			vr.mismatched_bytes == 1 ? "" : "s");
 	} else {
-		cli_info("object %" PRIu32 ": %" PRIu64 " bytes, %s, seals %s: %s", h->obj.index,
-			 h->obj.size, fdx_backend_name(h->obj.backend), seals,
+		cli_info("object %" PRIu32 ": %" PRIu64 " bytes, %s, seals %s: %s",
+			 h->obj.index, h->obj.size, fdx_backend_name(h->obj.backend), seals,
 			 fdx_verdict_name(verdict));
 	}
 	if (objects)
@@ -128,8 +135,9 @@ static int judge(struct fdx_session *s, const struct connect_opts *o, struct hel
 	return fdx_session_send_ack(s, &ack);
 }
 
-static int receive_all(struct fdx_session *s, const struct connect_opts *o, struct held **held,
-		       size_t *nheld, struct totals *t, struct json_object *objects)
+static int receive_all(struct fdx_session *s, const struct connect_opts *o,
+		       struct held **held, size_t *nheld, struct totals *t,
+		       struct json_object *objects)
 {
 	size_t cap = 0;
 	bool last = false;
@@ -146,7 +154,8 @@ static int receive_all(struct fdx_session *s, const struct connect_opts *o, stru
 			struct held *n = realloc(*held, ncap * sizeof(**held));
 
 			if (!n)
-				return fdx_session_fail(s, -ENOMEM, "out of memory after %zu objects",
+				return fdx_session_fail(s, -ENOMEM,
+							"out of memory after %zu objects",
 							*nheld);
 			*held = n;
 			cap = ncap;
@@ -180,11 +189,13 @@ static struct json_object *totals_json(const struct totals *t)
 	json_object_object_add(o, "ok", json_object_new_uint64(t->ok));
 	json_object_object_add(o, "mismatch", json_object_new_uint64(t->mismatch));
 	json_object_object_add(o, "unchecked", json_object_new_uint64(t->unchecked));
-	json_object_object_add(o, "verify_seconds", json_object_new_double(t->verify_seconds));
-	json_object_object_add(o, "verify_bytes_per_second",
-			       json_object_new_double(t->verify_seconds > 0 ?
-						      (double)t->verify_bytes / t->verify_seconds :
-						      0));
+	json_object_object_add(o, "verify_seconds",
+			       json_object_new_double(t->verify_seconds));
+	json_object_object_add(
+		o, "verify_bytes_per_second",
+		json_object_new_double(t->verify_seconds > 0
+					       ? (double)t->verify_bytes / t->verify_seconds
+					       : 0));
 	return o;
 }
 
@@ -196,8 +207,8 @@ static void print_totals(const struct totals *t, bool verify)
 		snprintf(speed, sizeof(speed), "; verified at %.1f GB/s",
 			 (double)t->verify_bytes / t->verify_seconds / 1e9);
 	cli_info("total: %" PRIu64 " objects, %" PRIu64 " bytes: %" PRIu64 " ok, %" PRIu64
-		 " mismatch, %" PRIu64 " unchecked%s", t->objects, t->bytes, t->ok, t->mismatch,
-		 t->unchecked, speed);
+		 " mismatch, %" PRIu64 " unchecked%s",
+		 t->objects, t->bytes, t->ok, t->mismatch, t->unchecked, speed);
 }
 
 static int consume(const char *path, const struct connect_opts *o, struct json_object *doc)
@@ -209,8 +220,9 @@ static int consume(const char *path, const struct connect_opts *o, struct json_o
 		.pid = (uint32_t)getpid(),
 		.max_fds = FDX_MAX_PLANES,
 		/* every object stays open and mapped until BYE: what the fd limit allows */
-		.max_objects = (uint32_t)(nofile > FD_RESERVE + MAX_OBJECTS ? MAX_OBJECTS :
-					  nofile > FD_RESERVE + 1 ? nofile - FD_RESERVE : 1),
+		.max_objects = (uint32_t)(nofile > FD_RESERVE + MAX_OBJECTS ? MAX_OBJECTS
+					  : nofile > FD_RESERVE + 1 ? nofile - FD_RESERVE
+								    : 1),
 		.max_size = 0,
 		.name = "fdx-connect",
 	};
@@ -227,16 +239,17 @@ static int consume(const char *path, const struct connect_opts *o, struct json_o
 		char msg[512];
 
 		if (r == -ENOENT || r == -ECONNREFUSED)
-			snprintf(msg, sizeof(msg), "cannot connect to '%s': %s (waited %g s)", path,
+			snprintf(msg, sizeof(msg),
+				 "cannot connect to '%s': %s (waited %g s)", path,
 				 strerror(-r), o->wait);
 		else
 			snprintf(msg, sizeof(msg), "cannot connect to '%s': %s", path,
-				 r == -ENAMETOOLONG ? "path too long for a UNIX socket" :
-						      strerror(-r));
+				 r == -ENAMETOOLONG ? "path too long for a UNIX socket"
+						    : strerror(-r));
 		cli_err("%s", msg);
-		rc = r == -ENOENT || r == -ECONNREFUSED ? FDX_EXIT_TIMEOUT :
-		     r == -ENAMETOOLONG			  ? FDX_EXIT_USAGE :
-							    FDX_EXIT_SYSTEM;
+		rc = r == -ENOENT || r == -ECONNREFUSED ? FDX_EXIT_TIMEOUT
+		     : r == -ENAMETOOLONG		? FDX_EXIT_USAGE
+							: FDX_EXIT_SYSTEM;
 		if (doc) {
 			json_object_object_add(doc, "error", json_object_new_string(msg));
 			json_object_object_add(doc, "objects", objects);
@@ -249,8 +262,8 @@ static int consume(const char *path, const struct connect_opts *o, struct json_o
 	r = fdx_session_handshake(&s);
 	if (r < 0)
 		goto fail;
-	cli_info("connected to %s: server pid %" PRIu32 " (%s), protocol %u.%u", path, s.peer.pid,
-		 s.peer.name, s.peer_major, s.peer_minor);
+	cli_info("connected to %s: server pid %" PRIu32 " (%s), protocol %u.%u", path,
+		 s.peer.pid, s.peer.name, s.peer_major, s.peer_minor);
 	if (doc) {
 		struct json_object *srv = json_object_new_object();
 		char proto[16];
@@ -279,7 +292,8 @@ fail:
 	cli_err("%s", fdx_session_error(&s));
 	rc = cli_exit_for(r);
 	if (doc)
-		json_object_object_add(doc, "error", json_object_new_string(fdx_session_error(&s)));
+		json_object_object_add(doc, "error",
+				       json_object_new_string(fdx_session_error(&s)));
 out:
 	for (size_t i = 0; i < nheld; i++)
 		for (unsigned k = 0; k < FDX_MAX_PLANES; k++)

@@ -17,8 +17,8 @@
 #include "session.h"
 
 #define DEFAULT_SIZE 3110400u /* one 1920x1080 NV12 frame */
-#define MAX_COUNT 65536u
-#define FD_RESERVE 32u        /* fds beyond the buffers: stdio, sockets, popt, libc */
+#define MAX_COUNT    65536u
+#define FD_RESERVE   32u /* fds beyond the buffers: stdio, sockets, popt, libc */
 
 struct serve_opts {
 	uint64_t count;
@@ -70,10 +70,12 @@ static int parse_inject(const char *spec, struct serve_opts *o)
 		cli_err("--inject: unknown kind '%s' (known: flip:OFFSET)", spec);
 		return -EINVAL;
 	}
-	if (cli_parse_u64("--inject flip", spec + 5, 0, UINT64_MAX, false, &o->flip_offset) < 0)
+	if (cli_parse_u64("--inject flip", spec + 5, 0, UINT64_MAX, false,
+			  &o->flip_offset) < 0)
 		return -EINVAL;
 	if (o->flip_offset >= o->size) {
-		cli_err("--inject flip:%" PRIu64 ": offset is beyond the buffer (--size %" PRIu64 ")",
+		cli_err("--inject flip:%" PRIu64
+			": offset is beyond the buffer (--size %" PRIu64 ")",
 			o->flip_offset, o->size);
 		return -EINVAL;
 	}
@@ -104,13 +106,15 @@ static int check_resources(const struct serve_opts *o)
 	uint64_t total;
 
 	if (o->count + FD_RESERVE > nofile) {
-		cli_err("--count %" PRIu64 " needs %" PRIu64 " file descriptors, the limit is %"
-			PRIu64 " (ulimit -n)", o->count, o->count + FD_RESERVE, nofile);
+		cli_err("--count %" PRIu64 " needs %" PRIu64
+			" file descriptors, the limit is %" PRIu64 " (ulimit -n)",
+			o->count, o->count + FD_RESERVE, nofile);
 		return FDX_EXIT_SYSTEM;
 	}
 	if (fdx_mul_overflow(o->count, o->size, &total) || (avail && total > avail)) {
-		cli_err("%" PRIu64 " buffers of %" PRIu64 " bytes need more memory than the %"
-			PRIu64 " bytes available", o->count, o->size, avail);
+		cli_err("%" PRIu64 " buffers of %" PRIu64
+			" bytes need more memory than the %" PRIu64 " bytes available",
+			o->count, o->size, avail);
 		return FDX_EXIT_SYSTEM;
 	}
 	return -1;
@@ -133,11 +137,14 @@ static void tally(struct client_report *rep, const struct fdx_object_ack *ack)
 		struct json_object *a = json_object_new_object();
 
 		json_object_object_add(a, "index", json_object_new_int64(ack->index));
-		json_object_object_add(a, "verdict",
-				       json_object_new_string(fdx_verdict_name(ack->verdict)));
-		json_object_object_add(a, "first_mismatch",
-				       ack->first_mismatch == FDX_NO_OFFSET ? NULL :
-				       json_object_new_uint64(ack->first_mismatch));
+		json_object_object_add(
+			a, "verdict",
+			json_object_new_string(fdx_verdict_name(ack->verdict)));
+		json_object_object_add(
+			a, "first_mismatch",
+			ack->first_mismatch == FDX_NO_OFFSET
+				? NULL
+				: json_object_new_uint64(ack->first_mismatch));
 		json_object_object_add(a, "mismatched_bytes",
 				       json_object_new_uint64(ack->mismatched_bytes));
 		json_object_array_add(rep->acks, a);
@@ -158,18 +165,21 @@ static int offer_one(struct fdx_session *s, const struct serve_opts *o, unsigned
 	snprintf(name, sizeof(name), "fdx:%d:%u:%" PRIu64, (int)getpid(), client, i);
 	r = fdx_buffer_create(b, name, o->size, FDX_BUF_POPULATE);
 	if (r < 0) {
-		fdx_session_fail(s, r, "cannot allocate buffer %" PRIu64 " (%" PRIu64 " bytes): %s",
-				 i, o->size, strerror(-r));
+		fdx_session_fail(
+			s, r, "cannot allocate buffer %" PRIu64 " (%" PRIu64 " bytes): %s",
+			i, o->size, strerror(-r));
 		fdx_session_send_error(s, FDX_EXIT_SYSTEM, fdx_session_error(s));
 		return FDX_EXIT_SYSTEM;
 	}
 	fdx_pattern_init(&pat, o->seed, i);
 	fdx_pattern_fill(&pat, b->map, b->length, 0);
 	if (i == 0 && o->flip)
-		b->map[o->flip_offset] ^= 0xff; /* --inject: damage on purpose, for testing */
+		b->map[o->flip_offset] ^=
+			0xff; /* --inject: damage on purpose, for testing */
 	r = fdx_buffer_seal(b);
 	if (r < 0) {
-		fdx_session_fail(s, r, "cannot seal buffer %" PRIu64 ": %s", i, strerror(-r));
+		fdx_session_fail(s, r, "cannot seal buffer %" PRIu64 ": %s", i,
+				 strerror(-r));
 		fdx_session_send_error(s, FDX_EXIT_SYSTEM, fdx_session_error(s));
 		return FDX_EXIT_SYSTEM;
 	}
@@ -214,11 +224,15 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 	}
 	snprintf(rep->name, sizeof(rep->name), "%s", s.peer.name);
 	if (o->count > s.peer.max_objects)
-		fdx_session_fail(&s, -E2BIG, "client accepts at most %" PRIu32 " objects, asked to "
-				 "send %" PRIu64, s.peer.max_objects, o->count);
+		fdx_session_fail(&s, -E2BIG,
+				 "client accepts at most %" PRIu32 " objects, asked to "
+				 "send %" PRIu64,
+				 s.peer.max_objects, o->count);
 	else if (s.peer.max_size && o->size > s.peer.max_size)
-		fdx_session_fail(&s, -EFBIG, "client accepts objects of at most %" PRIu64 " bytes, "
-				 "asked to send %" PRIu64, s.peer.max_size, o->size);
+		fdx_session_fail(&s, -EFBIG,
+				 "client accepts objects of at most %" PRIu64 " bytes, "
+				 "asked to send %" PRIu64,
+				 s.peer.max_size, o->size);
 	if (s.state == FDX_SS_FAILED) {
 		fdx_session_send_error(&s, FDX_EXIT_PEER, fdx_session_error(&s));
 		rc = FDX_EXIT_PEER;
@@ -226,7 +240,8 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 	}
 	bufs = calloc(o->count, sizeof(*bufs));
 	if (!bufs) {
-		fdx_session_fail(&s, -ENOMEM, "out of memory for %" PRIu64 " buffers", o->count);
+		fdx_session_fail(&s, -ENOMEM, "out of memory for %" PRIu64 " buffers",
+				 o->count);
 		fdx_session_send_error(&s, FDX_EXIT_SYSTEM, fdx_session_error(&s));
 		rc = FDX_EXIT_SYSTEM;
 		goto out;
@@ -278,10 +293,13 @@ static void report_client(const struct client_report *rep, struct json_object *c
 		json_object_object_add(c, "bytes", json_object_new_uint64(rep->bytes));
 		json_object_object_add(c, "seconds", json_object_new_double(rep->seconds));
 		json_object_object_add(c, "ok", json_object_new_uint64(rep->ok));
-		json_object_object_add(c, "mismatch", json_object_new_uint64(rep->mismatch));
-		json_object_object_add(c, "unchecked", json_object_new_uint64(rep->unchecked));
-		json_object_object_add(c, "error", rep->error[0] ?
-				       json_object_new_string(rep->error) : NULL);
+		json_object_object_add(c, "mismatch",
+				       json_object_new_uint64(rep->mismatch));
+		json_object_object_add(c, "unchecked",
+				       json_object_new_uint64(rep->unchecked));
+		json_object_object_add(c, "error",
+				       rep->error[0] ? json_object_new_string(rep->error)
+						     : NULL);
 		json_object_object_add(c, "exit", json_object_new_int(rep->exit));
 		json_object_object_add(c, "acks", json_object_get(rep->acks));
 		json_object_array_add(clients, c);
@@ -291,15 +309,17 @@ static void report_client(const struct client_report *rep, struct json_object *c
 	int n = snprintf(counts, sizeof(counts), "%" PRIu64 " ok", rep->ok);
 
 	if (rep->mismatch)
-		n += snprintf(counts + n, sizeof(counts) - (size_t)n, ", %" PRIu64 " mismatch",
-			      rep->mismatch);
+		n += snprintf(counts + n, sizeof(counts) - (size_t)n,
+			      ", %" PRIu64 " mismatch", rep->mismatch);
 	if (rep->unchecked)
 		snprintf(counts + n, sizeof(counts) - (size_t)n, ", %" PRIu64 " unchecked",
 			 rep->unchecked);
-	cli_info("client %u (pid %d, %s): %" PRIu64 " objects, %" PRIu64 " bytes in %.1f ms: %s%s",
+	cli_info("client %u (pid %d, %s): %" PRIu64 " objects, %" PRIu64
+		 " bytes in %.1f ms: %s%s",
 		 rep->client, (int)rep->pid, rep->name[0] ? rep->name : "?", rep->objects,
 		 rep->bytes, rep->seconds * 1e3, counts,
-		 rep->exit == FDX_EXIT_OK || rep->exit == FDX_EXIT_MISMATCH ? "" : " (failed)");
+		 rep->exit == FDX_EXIT_OK || rep->exit == FDX_EXIT_MISMATCH ? ""
+									    : " (failed)");
 }
 
 static int serve(const struct serve_opts *o, struct json_object *doc)
@@ -312,11 +332,13 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 
 	r = cli_socket_path(sock_path, sizeof(sock_path), true);
 	if (r < 0)
-		return r == -ENAMETOOLONG || r == -EINVAL ? FDX_EXIT_USAGE : FDX_EXIT_SYSTEM;
+		return r == -ENAMETOOLONG || r == -EINVAL ? FDX_EXIT_USAGE
+							  : FDX_EXIT_SYSTEM;
 	umask(077); /* the socket file is for this user only */
 	r = fdx_channel_listen(sock_path, &lfd, &lock_fd);
 	if (r == -EADDRINUSE) {
-		cli_err("cannot listen on '%s': a server is already running there", sock_path);
+		cli_err("cannot listen on '%s': a server is already running there",
+			sock_path);
 		return FDX_EXIT_SYSTEM;
 	}
 	if (r == -ENAMETOOLONG) {
@@ -338,7 +360,8 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	cli_info("listening on %s (%" PRIu64 " buffer%s of %" PRIu64 " bytes, seed %" PRIu64 ")",
+	cli_info("listening on %s (%" PRIu64 " buffer%s of %" PRIu64 " bytes, seed %" PRIu64
+		 ")",
 		 sock_path, o->count, o->count == 1 ? "" : "s", o->size, o->seed);
 	fflush(stdout);
 	for (unsigned k = 1; o->clients == 0 || k <= o->clients; k++) {
@@ -349,7 +372,8 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 			r = fdx_channel_accept(lfd, &conn);
 		while (r == -EINTR || r == -ECONNABORTED);
 		if (r < 0) {
-			cli_err("cannot accept a client on '%s': %s", sock_path, strerror(-r));
+			cli_err("cannot accept a client on '%s': %s", sock_path,
+				strerror(-r));
 			rc = FDX_EXIT_SYSTEM;
 			break;
 		}
@@ -384,11 +408,14 @@ static int serve_main(int argc, const char **argv)
 		{ "size", '\0', POPT_ARG_STRING, &size_s, 0,
 		  "bytes per buffer, K/M/G suffixes allowed (default 3110400, a 1080p NV12 frame)",
 		  "BYTES" },
-		{ "seed", '\0', POPT_ARG_STRING, &seed_s, 0, "pattern seed (default 1)", "N" },
+		{ "seed", '\0', POPT_ARG_STRING, &seed_s, 0, "pattern seed (default 1)",
+		  "N" },
 		{ "clients", 'c', POPT_ARG_STRING, &clients_s, 0,
-		  "clients to serve one after the other, 0 = until interrupted (default 1)", "N" },
+		  "clients to serve one after the other, 0 = until interrupted (default 1)",
+		  "N" },
 		{ "inject", '\0', POPT_ARG_STRING, &inject_s, 0,
-		  "testing aid: flip:OFFSET damages that byte of buffer 0 after filling", "KIND" },
+		  "testing aid: flip:OFFSET damages that byte of buffer 0 after filling",
+		  "KIND" },
 		CLI_COMMON_TABLE,
 		CLI_HELP_TABLE,
 		POPT_TABLEEND
@@ -401,9 +428,11 @@ static int serve_main(int argc, const char **argv)
 	if (rc >= 0)
 		goto out;
 	rc = FDX_EXIT_USAGE;
-	if ((count_s && cli_parse_u64("--count", count_s, 1, MAX_COUNT, false, &o.count) < 0) ||
+	if ((count_s &&
+	     cli_parse_u64("--count", count_s, 1, MAX_COUNT, false, &o.count) < 0) ||
 	    (size_s && cli_parse_u64("--size", size_s, 1, INT64_MAX, true, &o.size) < 0) ||
-	    (seed_s && cli_parse_u64("--seed", seed_s, 0, UINT64_MAX, false, &o.seed) < 0) ||
+	    (seed_s &&
+	     cli_parse_u64("--seed", seed_s, 0, UINT64_MAX, false, &o.seed) < 0) ||
 	    (clients_s &&
 	     cli_parse_u64("--clients", clients_s, 0, UINT32_MAX, false, &o.clients) < 0) ||
 	    (inject_s && parse_inject(inject_s, &o) < 0))

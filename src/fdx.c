@@ -21,20 +21,23 @@ static const struct fdx_cmd *find_cmd(const char *name)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: fdx [-h|--help] [-V|--version] COMMAND [OPTIONS]\n"
-		     "       fdx help [COMMAND]\n\n"
-		     "Zero-copy buffer exchange between processes by passing file descriptors.\n\n"
-		     "Commands:\n");
+	fprintf(out,
+		"Usage: fdx [-h|--help] [-V|--version] COMMAND [OPTIONS]\n"
+		"       fdx help [COMMAND]\n\n"
+		"Zero-copy buffer exchange between processes by passing file descriptors.\n\n"
+		"Commands:\n");
 	for (size_t i = 0; i < FDX_ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-	fprintf(out, "\nOptions:\n"
-		     "  -h, --help     show this help and exit\n"
-		     "  -V, --version  print the version and exit\n\n"
-		     "'fdx COMMAND --help' shows a command's options; see fdx(1) for the exit "
-		     "statuses.\n");
+	fprintf(out,
+		"\nOptions:\n"
+		"  -h, --help     show this help and exit\n"
+		"  -V, --version  print the version and exit\n\n"
+		"'fdx COMMAND --help' shows a command's options; see fdx(1) for the exit "
+		"statuses.\n");
 }
 
-static int run_cmd(const struct fdx_cmd *cmd, int argc, const char **argv, const char *display)
+static int run_cmd(const struct fdx_cmd *cmd, int argc, const char **argv,
+		   const char *display)
 {
 	static char prog[64];
 
@@ -76,7 +79,8 @@ static int dispatch(int argc, const char **argv)
 		}
 		cmd = find_cmd(argv[2]);
 		if (!cmd || argc > 3) {
-			fprintf(stderr, "fdx: %s '%s'\nTry 'fdx --help' for the commands.\n",
+			fprintf(stderr,
+				"fdx: %s '%s'\nTry 'fdx --help' for the commands.\n",
 				cmd ? "unexpected argument" : "no such command",
 				cmd ? argv[3] : argv[2]);
 			return FDX_EXIT_USAGE;
@@ -86,7 +90,8 @@ static int dispatch(int argc, const char **argv)
 	}
 	cmd = find_cmd(argv[1]);
 	if (!cmd) {
-		fprintf(stderr, "fdx: '%s' is not a command\nTry 'fdx --help' for the commands.\n",
+		fprintf(stderr,
+			"fdx: '%s' is not a command\nTry 'fdx --help' for the commands.\n",
 			argv[1]);
 		return FDX_EXIT_USAGE;
 	}

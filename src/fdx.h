@@ -16,7 +16,7 @@ enum fdx_exit {
 	FDX_EXIT_OK = 0,
 	FDX_EXIT_MISMATCH = 1, /* a buffer's content was wrong */
 	FDX_EXIT_USAGE = 2,
-	FDX_EXIT_PEER = 3,     /* the peer broke the protocol or went away */
+	FDX_EXIT_PEER = 3, /* the peer broke the protocol or went away */
 	FDX_EXIT_SYSTEM = 4,
 	FDX_EXIT_TIMEOUT = 5,
 };

@@ -1,4 +1,5 @@
-/* bench-pattern.c - pattern fill/verify bandwidth as ratios of memset/read-scan, same run */
+/* bench-pattern.c - pattern fill/verify bandwidth as ratios of memset/read-scan, same run
+ */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,9 @@ static double now(void)
  * pattern loops are (a scalar baseline would flatter the ratio).
  */
 #if defined(__GNUC__) && !defined(__clang__)
-#define BENCH_VECTOR __attribute__((noinline, optimize("tree-loop-vectorize", "vect-cost-model=dynamic")))
+#define BENCH_VECTOR                                                                       \
+	__attribute__((noinline,                                                           \
+		       optimize("tree-loop-vectorize", "vect-cost-model=dynamic")))
 #else
 #define BENCH_VECTOR __attribute__((noinline))
 #endif
@@ -49,8 +52,8 @@ int main(int argc, char **argv)
 	volatile uint64_t sink = 0;
 	uint8_t *buf;
 
-	buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-		   -1, 0);
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (buf == MAP_FAILED) {
 		perror("bench-pattern: mmap");
 		return 1;
@@ -75,7 +78,8 @@ int main(int argc, char **argv)
 				break;
 			case VERIFY:
 				if (fdx_pattern_verify(&pat, buf, size, 0, &vr) != 0) {
-					fprintf(stderr, "bench-pattern: verify found a mismatch\n");
+					fprintf(stderr,
+						"bench-pattern: verify found a mismatch\n");
 					return 1;
 				}
 				break;

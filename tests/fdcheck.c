@@ -89,8 +89,8 @@ __attribute__((destructor)) static void fdcheck_exit(void)
 		if (len < 0)
 			len = 0;
 		target[len] = '\0';
-		dprintf(STDERR_FILENO, "fdcheck: pid %d leaked fd %d (%s)\n",
-			(int)getpid(), now[i], target);
+		dprintf(STDERR_FILENO, "fdcheck: pid %d leaked fd %d (%s)\n", (int)getpid(),
+			now[i], target);
 		leaks++;
 	}
 	free(now);

@@ -54,8 +54,8 @@ bg() {
 
 # reap NAME PID EXPECTED_STATUS: wait for a background fdx with a deadline
 reap() {
-	local name=$1 pid=$2 want=$3 got i
-	for i in $(seq 1 300); do
+	local name=$1 pid=$2 want=$3 got _
+	for _ in $(seq 1 300); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -77,8 +77,8 @@ hasnt() {
 
 # wait_for_socket PATH: until a server listens there (for tests that need it up first)
 wait_for_socket() {
-	local i
-	for i in $(seq 1 100); do
+	local _
+	for _ in $(seq 1 100); do
 		[ -S "$1" ] && return 0
 		sleep 0.05
 	done

@@ -1,4 +1,5 @@
-/* raw-peer.c - a misbehaving producer built from raw sendmsg, to test fdx connect's defences
+/* raw-peer.c - a misbehaving producer built from raw sendmsg, to test fdx connect's
+ * defences
  *
  * usage: raw-peer SOCKET MODE            a producer: listens, accepts one client
  *        raw-peer --consumer SOCKET MODE  a consumer: connects to a server
@@ -106,7 +107,8 @@ static void report_answer(int sock)
 			printf("EOF\n");
 			return;
 		}
-		if (fdx_msg_decode(buf, (size_t)n, 0, &m) == 0 && m.hdr.type == FDX_MSG_ERROR) {
+		if (fdx_msg_decode(buf, (size_t)n, 0, &m) == 0 &&
+		    m.hdr.type == FDX_MSG_ERROR) {
 			printf("ERROR %u: %s\n", m.u.error.code, m.u.error.text);
 			return;
 		}
@@ -164,7 +166,8 @@ static int consumer(const char *path, const char *mode)
 		buf[10] = 1;
 		send_raw(sock, buf, n, &fd, 1);
 	} else if (!strcmp(mode, "lying-verdict")) {
-		buf[FDX_HDR_SIZE + 4] = FDX_VERDICT_MISMATCH; /* a mismatch with no evidence */
+		buf[FDX_HDR_SIZE + 4] =
+			FDX_VERDICT_MISMATCH; /* a mismatch with no evidence */
 		send_raw(sock, buf, n, NULL, 0);
 	} else if (!strcmp(mode, "wrong-index")) {
 		send_raw(sock, buf, n, NULL, 0);
@@ -195,13 +198,15 @@ int main(int argc, char **argv)
 	mode = argv[2];
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[1]);
 	lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0)
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(lfd, 1) < 0)
 		die("listen");
 	sock = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (sock < 0)
 		die("accept");
 
-	hello.u.hello.role = strcmp(mode, "same-role") ? FDX_ROLE_PRODUCER : FDX_ROLE_CONSUMER;
+	hello.u.hello.role =
+		strcmp(mode, "same-role") ? FDX_ROLE_PRODUCER : FDX_ROLE_CONSUMER;
 	hello.u.hello.caps = FDX_CAP_PATTERN;
 	hello.u.hello.pid = (uint32_t)getpid();
 	hello.u.hello.max_fds = 4;
@@ -271,7 +276,8 @@ int main(int argc, char **argv)
 		struct fdx_msg m = { .hdr.type = FDX_MSG_ERROR };
 
 		m.u.error.code = 4;
-		snprintf(m.u.error.text, sizeof(m.u.error.text), "producer ran out of memory");
+		snprintf(m.u.error.text, sizeof(m.u.error.text),
+			 "producer ran out of memory");
 		n = encode(&m, buf, 1, 0);
 		send_raw(sock, buf, n, NULL, 0);
 	} else if (!strcmp(mode, "close")) {

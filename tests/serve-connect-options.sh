@@ -31,7 +31,7 @@ pass "-v traces every message"
 bg serve serve -s "$sock" -q
 run conn 0 connect -s "$sock" -q --verify
 reap serve "$BG" 0
-[ ! -s "$T/serve.out" ] && [ ! -s "$T/conn.out" ] || fail "-q printed on stdout"
+if [ -s "$T/serve.out" ] || [ -s "$T/conn.out" ]; then fail "-q printed on stdout"; fi
 run qv 2 connect -q -v
 has qv err 'exclude each other'
 pass "-q is quiet"

@@ -107,8 +107,8 @@ END_TEST
 
 START_TEST(create_not_executable)
 {
-	int probe =
-	    memfd_create("fdx-probe", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+	int probe = memfd_create("fdx-probe",
+				 MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
 	struct fdx_buffer b;
 	struct stat st;
 
@@ -210,8 +210,7 @@ START_TEST(import_sealed_read_only)
 		      "consumer mapping has permissions %s", perms);
 	status = tc_wait_status(tc_fork(write_to_map, c.map));
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
-		      "writing to the consumer's map did not fault (status 0x%x)",
-		      status);
+		      "writing to the consumer's map did not fault (status 0x%x)", status);
 	ck_assert_uint_eq(b.map[0], c.map[0]);
 
 	fdx_buffer_release(&c);
@@ -222,8 +221,8 @@ END_TEST
 START_TEST(import_range)
 {
 	static const uint64_t ranges[][2] = {
-		{ 4097, 1000 }, { 4096, 4096 }, { 1, 3 * 4096 - 1 }, { 3 * 4096 - 1, 1 },
-		{ 0, 1 },
+		{ 4097, 1000 },	     { 4096, 4096 }, { 1, 3 * 4096 - 1 },
+		{ 3 * 4096 - 1, 1 }, { 0, 1 },
 	};
 	long page = sysconf(_SC_PAGESIZE);
 	struct fdx_buffer b;
@@ -246,7 +245,7 @@ START_TEST(import_range)
 		ck_assert_uint_ge(c.map_len, ranges[i][1]);
 		fdx_pattern_init(&p, 1, 2);
 		ck_assert_int_eq(
-		    fdx_pattern_verify(&p, c.map, ranges[i][1], ranges[i][0], &vr), 0);
+			fdx_pattern_verify(&p, c.map, ranges[i][1], ranges[i][0], &vr), 0);
 		fdx_buffer_release(&c);
 	}
 	fdx_buffer_release(&b);
@@ -260,7 +259,7 @@ START_TEST(import_writable)
 
 	make_sealed(&b, 4096);
 	ck_assert_int_eq(
-	    fdx_buffer_import(&c, dup_cloexec(b.fd), 0, 4096, FDX_BUF_WRITABLE), 0);
+		fdx_buffer_import(&c, dup_cloexec(b.fd), 0, 4096, FDX_BUF_WRITABLE), 0);
 	ck_assert(c.writable);
 	map_perms(c.map_base, perms);
 	ck_assert_uint_eq(perms[1], 'w');
@@ -508,8 +507,8 @@ START_TEST(seals_str_truncated_not_none)
 		const char *s = fdx_seals_str(FDX_SEALS_PRODUCER, small, cap);
 
 		ck_assert_msg(strncmp(s, "shrink,grow,seal", strlen(s)) == 0,
-			      "seals shrink,grow,seal with cap %zu formatted as '%s'",
-			      cap, s);
+			      "seals shrink,grow,seal with cap %zu formatted as '%s'", cap,
+			      s);
 	}
 }
 END_TEST

@@ -132,9 +132,8 @@ static void ctrunc_case(unsigned sent, unsigned max)
 	ck_assert_msg(n == -ENOBUFS, "%u fds sent, %u allowed: recv returned %zd (%s)",
 		      sent, max, n, strerror((int)-n));
 	ck_assert_uint_eq(nfds, 0);
-	ck_assert_msg(tc_count_fds() == before,
-		      "%u fds sent, %u allowed: %d fds left open", sent, max,
-		      tc_count_fds() - before);
+	ck_assert_msg(tc_count_fds() == before, "%u fds sent, %u allowed: %d fds left open",
+		      sent, max, tc_count_fds() - before);
 	expect_clean_record(sv[0], sv[1], "next");
 	close_all(fds, 4);
 	close_all(extra, 2);
@@ -202,8 +201,7 @@ START_TEST(foreign_control_message)
 	seqpacket_pair(sv);
 	open_four(fds, extra);
 	/* with SO_PASSCRED every record also brings SCM_CREDENTIALS */
-	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)),
-			 0);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
 	ck_assert_int_eq(tc_send_raw(sv[0], "creds", 5, NULL, 0), 5);
 	expect_refused(sv[1], 8, -EPROTO, -EPROTO, "credentials only");
 	ck_assert_int_eq(tc_send_raw(sv[0], "creds", 5, fds, 2), 5);
@@ -256,8 +254,8 @@ START_TEST(empty_record_with_fds)
 	/* close what came, so that the fixture does not report the same leak again */
 	if (n == 0)
 		fdx_close_fds(rfds, nfds);
-	ck_assert_msg(leaked == 0, "empty record, 2 fds: recv %zd, %u fds, %d open", n, nfds,
-		      leaked);
+	ck_assert_msg(leaked == 0, "empty record, 2 fds: recv %zd, %u fds, %d open", n,
+		      nfds, leaked);
 	ck_assert_int_eq(n, -ENODATA);
 	ck_assert_uint_eq(nfds, 0);
 	/* without fds it is what the end of the stream looks like */
@@ -688,8 +686,7 @@ static int default_path_checks(void)
 	tc_child_assert(S_ISDIR(st.st_mode), "%s is not a directory", dir);
 	tc_child_assert((st.st_mode & 07777) == 0700, "%s has mode %o", dir,
 			st.st_mode & 07777);
-	tc_child_assert(st.st_uid == geteuid(), "%s owned by %u", dir,
-			(unsigned)st.st_uid);
+	tc_child_assert(st.st_uid == geteuid(), "%s owned by %u", dir, (unsigned)st.st_uid);
 	r = fdx_default_socket_path(buf, sizeof(buf), true);
 	tc_child_assert(r == 0, "with create, directory present: %d", r);
 	r = fdx_default_socket_path(buf, 8, false);

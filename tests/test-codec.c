@@ -11,31 +11,31 @@
 #include "test-common.h"
 
 /* Header offsets, from the table in codec.h. */
-#define H_MAGIC 0
-#define H_MAJOR 4
-#define H_MINOR 5
-#define H_TYPE 6
-#define H_FLAGS 8
-#define H_NFDS 10
+#define H_MAGIC	 0
+#define H_MAJOR	 4
+#define H_MINOR	 5
+#define H_TYPE	 6
+#define H_FLAGS	 8
+#define H_NFDS	 10
 #define H_LENGTH 12
-#define H_SEQ 16
-#define H_RSV 20
+#define H_SEQ	 16
+#define H_RSV	 20
 
 /* Payload offsets (from the header end) of fields the tests patch by hand. */
-#define P_HELLO_RSV1 1
-#define P_HELLO_RSV2 2
-#define P_HELLO_RSV20 20
-#define P_HELLO_NAME 32
+#define P_HELLO_RSV1   1
+#define P_HELLO_RSV2   2
+#define P_HELLO_RSV20  20
+#define P_HELLO_NAME   32
 #define P_OBJ_PLANE(i) (56 + 32 * (i))
-#define P_READY_RSV 4
-#define P_ERROR_RSV 4
-#define P_ERROR_TEXT 8
+#define P_READY_RSV    4
+#define P_ERROR_RSV    4
+#define P_ERROR_TEXT   8
 
 #define WIRE_CAP (FDX_MSG_MAX + 64)
 
 static const unsigned all_types[] = {
-	FDX_MSG_HELLO, FDX_MSG_OBJECT, FDX_MSG_OBJECT_ACK, FDX_MSG_READY,
-	FDX_MSG_RELEASE, FDX_MSG_BYE, FDX_MSG_ERROR,
+	FDX_MSG_HELLO,	 FDX_MSG_OBJECT, FDX_MSG_OBJECT_ACK, FDX_MSG_READY,
+	FDX_MSG_RELEASE, FDX_MSG_BYE,	 FDX_MSG_ERROR,
 };
 
 /* A raw object of one plane on one fd, as a producer sends it. */
@@ -150,8 +150,7 @@ static int encode_ok(struct fdx_msg *m, uint8_t *buf)
  * Decode from a heap copy of exactly len bytes, so that a read past the data is a read
  * past the allocation (visible to ASan and valgrind runs of the suite).
  */
-static int decode_exact(const uint8_t *buf, size_t len, unsigned nfds,
-			struct fdx_msg *out)
+static int decode_exact(const uint8_t *buf, size_t len, unsigned nfds, struct fdx_msg *out)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	struct fdx_msg scratch;
@@ -164,11 +163,11 @@ static int decode_exact(const uint8_t *buf, size_t len, unsigned nfds,
 	return r;
 }
 
-#define ck_assert_decode(buf, len, nfds, want)                                           \
-	do {                                                                             \
-		int r_ = decode_exact(buf, len, nfds, NULL);                             \
-		ck_assert_msg(r_ == (want), "decode returned %d (%s), expected %d (%s)", \
-			      r_, strerror(-r_), (want), strerror(-(want)));             \
+#define ck_assert_decode(buf, len, nfds, want)                                             \
+	do {                                                                               \
+		int r_ = decode_exact(buf, len, nfds, NULL);                               \
+		ck_assert_msg(r_ == (want), "decode returned %d (%s), expected %d (%s)",   \
+			      r_, strerror(-r_), (want), strerror(-(want)));               \
 	} while (0)
 
 static void assert_hello_eq(const struct fdx_hello *a, const struct fdx_hello *b)
@@ -366,8 +365,8 @@ static int check_result(TestResult *tr, const char *tcname, int rtype, const cha
 static int run_nested_suite(void *arg)
 {
 	static const char *const ck_env[] = {
-		"CK_RUN_SUITE", "CK_RUN_CASE", "CK_INCLUDE_TAGS",
-		"CK_EXCLUDE_TAGS", "CK_LOG_FILE_NAME", "CK_XML_LOG_FILE_NAME",
+		"CK_RUN_SUITE",		"CK_RUN_CASE",	    "CK_INCLUDE_TAGS",
+		"CK_EXCLUDE_TAGS",	"CK_LOG_FILE_NAME", "CK_XML_LOG_FILE_NAME",
 		"CK_TAP_LOG_FILE_NAME", "CK_FORK",
 	};
 	Suite *s = suite_create("nested");
@@ -449,7 +448,6 @@ START_TEST(roundtrip_object_four_planes)
 }
 END_TEST
 
-
 START_TEST(roundtrip_limits)
 {
 	struct fdx_msg m;
@@ -459,7 +457,8 @@ START_TEST(roundtrip_limits)
 
 	/* the verdicts that carry no mismatch */
 	m = sample(FDX_MSG_OBJECT_ACK);
-	m.u.ack = (struct fdx_object_ack){ .index = UINT32_MAX, .verdict = FDX_VERDICT_OK,
+	m.u.ack = (struct fdx_object_ack){ .index = UINT32_MAX,
+					   .verdict = FDX_VERDICT_OK,
 					   .first_mismatch = FDX_NO_OFFSET };
 	round_trip(&m);
 	m.u.ack.verdict = FDX_VERDICT_UNCHECKED;
@@ -610,12 +609,12 @@ START_TEST(reject_lying_length)
 {
 	static uint8_t big[FDX_HDR_SIZE + FDX_MAX_PAYLOAD + 8];
 	static const uint32_t huge[] = {
-	    UINT32_MAX,
-	    UINT32_MAX - 1,
-	    UINT32_MAX - (FDX_HDR_SIZE - 1) /* + header = 2^32 */,
-	    0x80000000u,
-	    2 * FDX_MAX_PAYLOAD,
-	    FDX_MAX_PAYLOAD + 1,
+		UINT32_MAX,
+		UINT32_MAX - 1,
+		UINT32_MAX - (FDX_HDR_SIZE - 1) /* + header = 2^32 */,
+		0x80000000u,
+		2 * FDX_MAX_PAYLOAD,
+		FDX_MAX_PAYLOAD + 1,
 	};
 	struct fdx_msg m = sample(FDX_MSG_BYE);
 	uint8_t buf[WIRE_CAP];
@@ -1120,8 +1119,8 @@ START_TEST(every_truncation_fails)
 		int r = decode_exact(buf, len, m.hdr.nfds, NULL);
 		uint8_t fixed[WIRE_CAP];
 
-		ck_assert_msg(r == want, "OBJECT cut to %zu bytes: %d, expected %d", len,
-			      r, want);
+		ck_assert_msg(r == want, "OBJECT cut to %zu bytes: %d, expected %d", len, r,
+			      want);
 		if (len < FDX_HDR_SIZE)
 			continue;
 		/* the same cut, length field agreeing: still too short for OBJECT */
@@ -1209,8 +1208,8 @@ START_TEST(random_garbage)
 			tc_put32(buf, H_LENGTH, (uint32_t)(len - FDX_HDR_SIZE));
 		}
 		r = decode_exact(buf, len, nfds, &m);
-		ck_assert_msg(r == 0 || documented_error(r),
-			      "undocumented decode error %d", r);
+		ck_assert_msg(r == 0 || documented_error(r), "undocumented decode error %d",
+			      r);
 		if (r == 0) {
 			accepted++;
 			check_accepted(buf, len, nfds, &m);
@@ -1241,8 +1240,8 @@ START_TEST(mutated_messages)
 		for (unsigned k = 0; k < flips; k++)
 			buf[(size_t)rand() % n] ^= (uint8_t)(1u << (rand() % 8));
 		r = decode_exact(buf, n, src->hdr.nfds, &m);
-		ck_assert_msg(r == 0 || documented_error(r),
-			      "undocumented decode error %d", r);
+		ck_assert_msg(r == 0 || documented_error(r), "undocumented decode error %d",
+			      r);
 		if (r == 0)
 			check_accepted(buf, n, src->hdr.nfds, &m);
 	}
@@ -1253,7 +1252,7 @@ END_TEST
 
 START_TEST(names_and_strerror)
 {
-	static const int errs[] = { -ENODATA, -EBADMSG, -EPROTONOSUPPORT, -ENOMSG,
+	static const int errs[] = { -ENODATA,  -EBADMSG, -EPROTONOSUPPORT, -ENOMSG,
 				    -EMSGSIZE, -EBADFD,	 -EPROTO };
 	struct fdx_msg m = sample_object1();
 	char line[256];

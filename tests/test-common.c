@@ -205,7 +205,9 @@ ssize_t tc_recv_raw(int sock, void *buf, size_t cap, unsigned *nfds, int flags)
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
 			     .msg_controllen = sizeof(ctl.buf) };
 	ssize_t n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
 

@@ -32,14 +32,16 @@ int tc_run_suite(Suite *s);
  * check with tc_child_assert, which prints the failure and exits with status 1; the
  * parent then asserts the exit status with tc_wait_child.
  */
-#define tc_child_assert(cond, ...)                                                       \
-	do {                                                                             \
-		if (!(cond))                                                             \
-			tc_child_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);           \
+#define tc_child_assert(cond, ...)                                                         \
+	do {                                                                               \
+		if (!(cond))                                                               \
+			tc_child_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);             \
 	} while (0)
 
-__attribute__((noreturn, format(printf, 4, 5))) void
-tc_child_fail(const char *file, int line, const char *cond, const char *fmt, ...);
+__attribute__((noreturn, format(printf, 4, 5))) void tc_child_fail(const char *file,
+								   int line,
+								   const char *cond,
+								   const char *fmt, ...);
 
 /* fork(); the child runs fn(arg) and _exits with its return value. */
 pid_t tc_fork(int (*fn)(void *arg), void *arg);

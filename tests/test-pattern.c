@@ -66,8 +66,8 @@ START_TEST(seeds_and_frames_differ)
 {
 	/* pairs that a weak key derivation (sum, xor, swap) would confuse */
 	static const uint64_t pairs[][4] = {
-		{ 1, 0, 2, 0 }, { 0, 1, 0, 2 }, { 0, 1, 1, 0 },
-		{ 5, 3, 3, 5 }, { 5, 3, 6, 2 }, { 0, 0, 0, UINT64_MAX },
+		{ 1, 0, 2, 0 },		 { 0, 1, 0, 2 },	  { 0, 1, 1, 0 },
+		{ 5, 3, 3, 5 },		 { 5, 3, 6, 2 },	  { 0, 0, 0, UINT64_MAX },
 		{ UINT64_MAX, 0, 0, 0 }, { 1ull << 63, 0, 0, 0 }, { 100, 100, 101, 101 },
 	};
 	const size_t words = 16 * 1024;
@@ -78,10 +78,11 @@ START_TEST(seeds_and_frames_differ)
 		size_t same = equal_words(a, b, words);
 
 		/* unrelated 64-bit words coincide with probability 2^-64 */
-		ck_assert_msg(
-		    same <= 1, "seed/frame %lu/%lu and %lu/%lu share %zu of %zu words",
-		    (unsigned long)pairs[i][0], (unsigned long)pairs[i][1],
-		    (unsigned long)pairs[i][2], (unsigned long)pairs[i][3], same, words);
+		ck_assert_msg(same <= 1,
+			      "seed/frame %lu/%lu and %lu/%lu share %zu of %zu words",
+			      (unsigned long)pairs[i][0], (unsigned long)pairs[i][1],
+			      (unsigned long)pairs[i][2], (unsigned long)pairs[i][3], same,
+			      words);
 		free(a);
 		free(b);
 	}
@@ -124,8 +125,7 @@ START_TEST(word_matches_buffer)
 		uint64_t w;
 
 		memcpy(&w, a + 8 * i, 8);
-		ck_assert_msg(le64toh(w) == fdx_pattern_word(&p, i), "word %zu differs",
-			      i);
+		ck_assert_msg(le64toh(w) == fdx_pattern_word(&p, i), "word %zu differs", i);
 	}
 	/* far into the stream, from an aligned fill at that position */
 	for (uint64_t i = (1ull << 40); i < (1ull << 40) + 64; i++) {
@@ -142,7 +142,7 @@ END_TEST
 
 START_TEST(fill_at_position_is_a_slice)
 {
-	static const uint64_t positions[] = { 0, 1, 3, 7, 8, 9, 13,
+	static const uint64_t positions[] = { 0,  1,  3,   7,	 8,    9,   13,
 					      63, 64, 100, 1001, 4095, 4096 };
 	static const size_t lens[] = { 0, 1, 2, 5, 7, 8, 9, 15, 16, 17, 100, 1000, 4096 };
 	const size_t total = 8192 + 64;
@@ -160,9 +160,9 @@ START_TEST(fill_at_position_is_a_slice)
 				memset(buf, 0x5a, 4096 + 64);
 				fdx_pattern_fill(&p, dst, lens[j], positions[i]);
 				ck_assert_msg(
-				    memcmp(dst, ref + positions[i], lens[j]) == 0,
-				    "fill of %zu bytes at pos %lu, dst+%u differs",
-				    lens[j], (unsigned long)positions[i], mis);
+					memcmp(dst, ref + positions[i], lens[j]) == 0,
+					"fill of %zu bytes at pos %lu, dst+%u differs",
+					lens[j], (unsigned long)positions[i], mis);
 				for (unsigned k = 0; k < mis; k++)
 					ck_assert_uint_eq(buf[k], 0x5a);
 				for (size_t k = 0; k < 16; k++)
@@ -245,11 +245,11 @@ static void check_single_flips(size_t size, uint64_t pos)
 			b[off] ^= (uint8_t)(1u << bit);
 			ck_assert_int_eq(fdx_pattern_verify(&p, b, size, pos, &r), 1);
 			ck_assert_msg(
-			    r.first_mismatch == off && r.mismatched_bytes == 1,
-			    "size %zu pos %lu: flip at %zu reported at %lu, %lu bytes",
-			    size, (unsigned long)pos, off,
-			    (unsigned long)r.first_mismatch,
-			    (unsigned long)r.mismatched_bytes);
+				r.first_mismatch == off && r.mismatched_bytes == 1,
+				"size %zu pos %lu: flip at %zu reported at %lu, %lu bytes",
+				size, (unsigned long)pos, off,
+				(unsigned long)r.first_mismatch,
+				(unsigned long)r.mismatched_bytes);
 			b[off] ^= (uint8_t)(1u << bit);
 		}
 	}

@@ -125,9 +125,8 @@ static void expect_failed(struct fdx_session *s, int r, const char *what)
 	ck_assert_msg(r < 0, "%s: the call returned %d", what, r);
 	ck_assert_ptr_nonnull(fdx_session_error(s));
 	ck_assert_msg(fdx_session_error(s)[0] != '\0' &&
-			  strcmp(fdx_session_error(s), fdx_session_error(&fresh)) != 0,
-		      "%s: no reason given (error text '%s')", what,
-		      fdx_session_error(s));
+			      strcmp(fdx_session_error(s), fdx_session_error(&fresh)) != 0,
+		      "%s: no reason given (error text '%s')", what, fdx_session_error(s));
 	ck_assert_msg(s->state == FDX_SS_FAILED, "%s: state %u after a failure", what,
 		      s->state);
 }
@@ -325,7 +324,8 @@ static void run_exchange(unsigned nobjects, int corrupt)
 			ck_assert_uint_eq(verdict, FDX_VERDICT_OK);
 			ck_assert_uint_eq(vr.first_mismatch, FDX_NO_OFFSET);
 		}
-		ack = (struct fdx_object_ack){ .index = o.index, .verdict = verdict,
+		ack = (struct fdx_object_ack){ .index = o.index,
+					       .verdict = verdict,
 					       .first_mismatch = vr.first_mismatch,
 					       .mismatched_bytes = vr.mismatched_bytes };
 		ck_assert_msg(fdx_session_send_ack(&s, &ack) == 0, "ack %u: %s", got,
@@ -689,8 +689,7 @@ START_TEST(empty_record_with_fds)
 	before = tc_count_fds();
 	r = fdx_session_recv_object(&s, &o, fds, &nfds, &last);
 	expect_failed(&s, r, "empty record with 2 fds");
-	ck_assert_msg(tc_count_fds() == before,
-		      "empty record with 2 fds: %d fds left open",
+	ck_assert_msg(tc_count_fds() == before, "empty record with 2 fds: %d fds left open",
 		      tc_count_fds() - before);
 	close(sv[0]);
 	close(sv[1]);
@@ -714,8 +713,7 @@ START_TEST(peer_closes_mid_session)
 	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
 	ck_assert_int_eq(fdx_session_handshake(&s), 0);
 	close(sv[1]);
-	expect_failed(&s, fdx_session_recv_object(&s, &o, fds, &nfds, &last),
-		      "peer gone");
+	expect_failed(&s, fdx_session_recv_object(&s, &o, fds, &nfds, &last), "peer gone");
 	close(sv[0]);
 
 	/* producer waiting for an ACK */
@@ -858,8 +856,12 @@ START_TEST(consumer_fd_limit)
 	/* a well-formed two-plane image, each plane on its own fd */
 	fds[0] = tc_memfd("fdx-plane0", 4096);
 	fds[1] = tc_memfd("fdx-plane1", 4096);
-	*o = (struct fdx_object){ .kind = FDX_KIND_IMAGE, .backend = FDX_BACKEND_MEMFD,
-				  .format = 1, .width = 64, .height = 16, .nplanes = 2,
+	*o = (struct fdx_object){ .kind = FDX_KIND_IMAGE,
+				  .backend = FDX_BACKEND_MEMFD,
+				  .format = 1,
+				  .width = 64,
+				  .height = 16,
+				  .nplanes = 2,
 				  .size = 8192 };
 	o->planes[0] = (struct fdx_plane){ 0, 256, 0, 4096, 64, 16 };
 	o->planes[1] = (struct fdx_plane){ 1, 256, 0, 4096, 64, 16 };
@@ -1014,8 +1016,7 @@ START_TEST(session_fail_and_send_error)
 
 	pair(sv);
 	consumer_on(&s, sv[0]);
-	ck_assert_int_eq(fdx_session_fail(&s, -ERANGE, "buffer %d: too small", 3),
-			 -ERANGE);
+	ck_assert_int_eq(fdx_session_fail(&s, -ERANGE, "buffer %d: too small", 3), -ERANGE);
 	ck_assert_str_eq(fdx_session_error(&s), "buffer 3: too small");
 	ck_assert_uint_eq(s.state, FDX_SS_FAILED);
 
@@ -1109,8 +1110,7 @@ static void expect_import_refused(struct fdx_object *o, int fd, int want,
 
 	ck_assert_msg(r == want, "import returned %d (%s), expected %d", r, strerror(-r),
 		      want);
-	ck_assert_msg(strstr(err, needle), "error '%s' does not mention '%s'", err,
-		      needle);
+	ck_assert_msg(strstr(err, needle), "error '%s' does not mention '%s'", err, needle);
 	ck_assert_msg(!tc_fd_is_open(fd), "fd %d left open after a refused import", fd);
 	ck_assert_int_eq(bufs[0].fd, -1);
 }

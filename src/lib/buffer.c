@@ -131,7 +131,8 @@ int fdx_buffer_import(struct fdx_buffer *b, int fd, uint64_t offset, uint64_t le
 		goto fail;
 	}
 	b->file_size = (uint64_t)st.st_size;
-	/* files that cannot be sealed answer EINVAL: no seals, which the check below refuses */
+	/* files that cannot be sealed answer EINVAL: no seals, which the check below
+	 * refuses */
 	seals = fcntl(fd, F_GET_SEALS);
 	b->seals = seals < 0 ? 0 : (unsigned)seals;
 	if (length == 0 || fdx_add_overflow(offset, length, &end) || end > INT64_MAX) {
@@ -225,7 +226,8 @@ const char *fdx_seals_str(unsigned seals, char *buf, size_t cap)
 	for (size_t i = 0; i < FDX_ARRAY_SIZE(names) && used < cap - 1; i++) {
 		if (!(seals & names[i].bit))
 			continue;
-		int n = snprintf(buf + used, cap - used, "%s%s", used ? "," : "", names[i].name);
+		int n = snprintf(buf + used, cap - used, "%s%s", used ? "," : "",
+				 names[i].name);
 
 		if (n < 0)
 			break;

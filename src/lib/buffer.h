@@ -12,25 +12,29 @@
 #define FDX_SEALS_REQUIRED (F_SEAL_SHRINK) /* no shrink: no SIGBUS on a checked size */
 
 struct fdx_buffer {
-	int fd;            /* owned; -1 when none */
-	uint8_t *map;      /* start of the requested range inside the mapping */
-	void *map_base;    /* what mmap returned (page aligned) */
-	size_t map_len;    /* length passed to mmap */
-	uint64_t offset;   /* requested range: offset and length in the file */
+	int fd;		 /* owned; -1 when none */
+	uint8_t *map;	 /* start of the requested range inside the mapping */
+	void *map_base;	 /* what mmap returned (page aligned) */
+	size_t map_len;	 /* length passed to mmap */
+	uint64_t offset; /* requested range: offset and length in the file */
 	uint64_t length;
 	uint64_t file_size; /* st_size when created or imported */
-	unsigned seals;    /* F_GET_SEALS, 0 when the file has none */
-	unsigned backend;  /* enum fdx_backend */
+	unsigned seals;	    /* F_GET_SEALS, 0 when the file has none */
+	unsigned backend;   /* enum fdx_backend */
 	bool writable;
 };
 
 enum fdx_buffer_flags {
 	FDX_BUF_WRITABLE = 1u << 0, /* import: map read-write (default read-only) */
-	FDX_BUF_POPULATE = 1u << 1, /* map with MAP_POPULATE so the first pass does not fault */
+	FDX_BUF_POPULATE =
+		1u << 1, /* map with MAP_POPULATE so the first pass does not fault */
 };
 
 /* A buffer that holds nothing; safe to pass to fdx_buffer_release(). */
-#define FDX_BUFFER_INIT { .fd = -1 }
+#define FDX_BUFFER_INIT                                                                    \
+	{                                                                                  \
+		.fd = -1                                                                   \
+	}
 
 /*
  * Create a memfd named name (shown as /memfd:NAME in /proc), CLOEXEC, sealable, not
@@ -38,7 +42,8 @@ enum fdx_buffer_flags {
  * (posix_fallocate, so a full tmpfs or cgroup fails here with -ENOSPC instead of with a
  * SIGBUS later) and mapped read-write. -EINVAL for size 0, -EFBIG beyond off_t.
  */
-int fdx_buffer_create(struct fdx_buffer *b, const char *name, uint64_t size, unsigned flags);
+int fdx_buffer_create(struct fdx_buffer *b, const char *name, uint64_t size,
+		      unsigned flags);
 
 /* Add FDX_SEALS_PRODUCER; F_SEAL_SEAL last so the consumer cannot add any. */
 int fdx_buffer_seal(struct fdx_buffer *b);

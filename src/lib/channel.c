@@ -96,7 +96,8 @@ static bool has_listener(const char *path)
 		char name[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 		int pos = 0;
 
-		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %n", &flags, &pos) < 1 || pos == 0)
+		if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %n", &flags, &pos) < 1 ||
+		    pos == 0)
 			continue;
 		snprintf(name, sizeof(name), "%s", line + pos);
 		name[strcspn(name, "\n")] = '\0';
@@ -280,8 +281,8 @@ ssize_t fdx_channel_recv(int fd, void *buf, size_t cap, int *fds, unsigned max_f
 	union {
 		struct cmsghdr align;
 		/*
-		 * Sized with CMSG_SPACE(max): the padding after the last slot could admit an
-		 * extra fd without MSG_CTRUNC, so the count is checked again below.
+		 * Sized with CMSG_SPACE(max): the padding after the last slot could admit
+		 * an extra fd without MSG_CTRUNC, so the count is checked again below.
 		 */
 		char buf[CMSG_SPACE(sizeof(int) * FDX_SCM_MAX_FD)];
 	} ctl;
@@ -329,13 +330,13 @@ ssize_t fdx_channel_recv(int fd, void *buf, size_t cap, int *fds, unsigned max_f
 		}
 	}
 	/* an empty record looks like the end of the stream, but may carry fds: refuse it */
-	if ((msg.msg_flags & MSG_CTRUNC) || nextra || bad_cmsg || (msg.msg_flags & MSG_TRUNC) ||
-	    (n == 0 && got)) {
-		int r = (msg.msg_flags & MSG_CTRUNC) ? ctrunc_cause(fd) :
-			nextra			     ? -ENOBUFS :
-			bad_cmsg		     ? -EPROTO :
-			n == 0			     ? -ENODATA :
-						       -EMSGSIZE;
+	if ((msg.msg_flags & MSG_CTRUNC) || nextra || bad_cmsg ||
+	    (msg.msg_flags & MSG_TRUNC) || (n == 0 && got)) {
+		int r = (msg.msg_flags & MSG_CTRUNC) ? ctrunc_cause(fd)
+			: nextra		     ? -ENOBUFS
+			: bad_cmsg		     ? -EPROTO
+			: n == 0		     ? -ENODATA
+						     : -EMSGSIZE;
 
 		fdx_close_fds(fds, got);
 		fdx_close_fds(extra, nextra);

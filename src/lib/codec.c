@@ -28,17 +28,17 @@
  * ERROR (128):     0 u32 code, 4 u32 rsv, 8 char text[120]
  */
 
-#define HELLO_SIZE 96u
-#define PLANE_SIZE 32u
-#define OBJECT_SIZE (56u + FDX_MAX_PLANES * PLANE_SIZE)
-#define ACK_SIZE 24u
-#define READY_SIZE 16u
+#define HELLO_SIZE   96u
+#define PLANE_SIZE   32u
+#define OBJECT_SIZE  (56u + FDX_MAX_PLANES * PLANE_SIZE)
+#define ACK_SIZE     24u
+#define READY_SIZE   16u
 #define RELEASE_SIZE 16u
-#define BYE_SIZE 32u
-#define ERROR_SIZE (8u + FDX_ERRTEXT_MAX)
+#define BYE_SIZE     32u
+#define ERROR_SIZE   (8u + FDX_ERRTEXT_MAX)
 
 static const size_t payload_sizes[FDX_MSG_TYPE_MAX + 1] = {
-	[FDX_MSG_HELLO] = HELLO_SIZE,     [FDX_MSG_OBJECT] = OBJECT_SIZE,
+	[FDX_MSG_HELLO] = HELLO_SIZE,	  [FDX_MSG_OBJECT] = OBJECT_SIZE,
 	[FDX_MSG_OBJECT_ACK] = ACK_SIZE,  [FDX_MSG_READY] = READY_SIZE,
 	[FDX_MSG_RELEASE] = RELEASE_SIZE, [FDX_MSG_BYE] = BYE_SIZE,
 	[FDX_MSG_ERROR] = ERROR_SIZE,
@@ -49,12 +49,30 @@ size_t fdx_msg_payload_size(unsigned type)
 	return type <= FDX_MSG_TYPE_MAX ? payload_sizes[type] : 0;
 }
 
-static void put8(uint8_t *p, size_t off, uint8_t v) { p[off] = v; }
-static void put16(uint8_t *p, size_t off, uint16_t v) { v = htole16(v); memcpy(p + off, &v, 2); }
-static void put32(uint8_t *p, size_t off, uint32_t v) { v = htole32(v); memcpy(p + off, &v, 4); }
-static void put64(uint8_t *p, size_t off, uint64_t v) { v = htole64(v); memcpy(p + off, &v, 8); }
+static void put8(uint8_t *p, size_t off, uint8_t v)
+{
+	p[off] = v;
+}
+static void put16(uint8_t *p, size_t off, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(p + off, &v, 2);
+}
+static void put32(uint8_t *p, size_t off, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p + off, &v, 4);
+}
+static void put64(uint8_t *p, size_t off, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p + off, &v, 8);
+}
 
-static uint8_t get8(const uint8_t *p, size_t off) { return p[off]; }
+static uint8_t get8(const uint8_t *p, size_t off)
+{
+	return p[off];
+}
 
 static uint16_t get16(const uint8_t *p, size_t off)
 {
@@ -181,8 +199,8 @@ static int check_object(const struct fdx_object *o, unsigned nfds)
 		for (unsigned j = 0; j < i; j++) {
 			const struct fdx_plane *q = &o->planes[j];
 
-			if (q->fd_index == pl->fd_index && pl->offset < q->offset + q->size &&
-			    q->offset < end)
+			if (q->fd_index == pl->fd_index &&
+			    pl->offset < q->offset + q->size && q->offset < end)
 				return -EPROTO;
 		}
 	}
@@ -264,7 +282,8 @@ int fdx_msg_decode(const void *buf, size_t len, unsigned nfds_received, struct f
 		return -ENOMSG;
 	want = payload_sizes[m->hdr.type];
 	/* a newer minor version may append fields we do not know; same or older may not */
-	if (m->hdr.version_minor > FDX_PROTO_MINOR ? m->hdr.length < want : m->hdr.length != want)
+	if (m->hdr.version_minor > FDX_PROTO_MINOR ? m->hdr.length < want
+						   : m->hdr.length != want)
 		return -EMSGSIZE;
 	if (m->hdr.flags & ~FDX_HF_KNOWN)
 		return -EPROTO;
@@ -398,9 +417,9 @@ int fdx_msg_encode(struct fdx_msg *m, void *buf, size_t cap)
 }
 
 static const char *const type_names[FDX_MSG_TYPE_MAX + 1] = {
-	[FDX_MSG_HELLO] = "HELLO",     [FDX_MSG_OBJECT] = "OBJECT",
+	[FDX_MSG_HELLO] = "HELLO",	     [FDX_MSG_OBJECT] = "OBJECT",
 	[FDX_MSG_OBJECT_ACK] = "OBJECT_ACK", [FDX_MSG_READY] = "READY",
-	[FDX_MSG_RELEASE] = "RELEASE", [FDX_MSG_BYE] = "BYE",
+	[FDX_MSG_RELEASE] = "RELEASE",	     [FDX_MSG_BYE] = "BYE",
 	[FDX_MSG_ERROR] = "ERROR",
 };
 
@@ -410,14 +429,15 @@ const char *fdx_msg_type_name(unsigned type)
 }
 
 static const char *const backend_names[FDX_BACKEND_MAX + 1] = {
-	[FDX_BACKEND_MEMFD] = "memfd",         [FDX_BACKEND_SHM] = "shm",
-	[FDX_BACKEND_TMPFILE] = "tmpfile",     [FDX_BACKEND_MEMFD_HUGE] = "memfd-huge",
-	[FDX_BACKEND_DMA_HEAP] = "dma-heap",   [FDX_BACKEND_UDMABUF] = "udmabuf",
+	[FDX_BACKEND_MEMFD] = "memfd",	     [FDX_BACKEND_SHM] = "shm",
+	[FDX_BACKEND_TMPFILE] = "tmpfile",   [FDX_BACKEND_MEMFD_HUGE] = "memfd-huge",
+	[FDX_BACKEND_DMA_HEAP] = "dma-heap", [FDX_BACKEND_UDMABUF] = "udmabuf",
 };
 
 const char *fdx_backend_name(unsigned backend)
 {
-	return backend >= 1 && backend <= FDX_BACKEND_MAX ? backend_names[backend] : "unknown";
+	return backend >= 1 && backend <= FDX_BACKEND_MAX ? backend_names[backend]
+							  : "unknown";
 }
 
 const char *fdx_verdict_name(unsigned verdict)
@@ -468,39 +488,46 @@ const char *fdx_codec_strerror(int err)
 int fdx_msg_describe(const struct fdx_msg *m, char *buf, size_t cap)
 {
 	const struct fdx_hdr *h = &m->hdr;
-	int n = snprintf(buf, cap, "%s seq=%" PRIu32 " nfds=%u%s", fdx_msg_type_name(h->type),
-			 h->seq, h->nfds, (h->flags & FDX_HF_LAST) ? " last" : "");
+	int n = snprintf(buf, cap, "%s seq=%" PRIu32 " nfds=%u%s",
+			 fdx_msg_type_name(h->type), h->seq, h->nfds,
+			 (h->flags & FDX_HF_LAST) ? " last" : "");
 	size_t used = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap;
 
 	buf += used;
 	cap -= used;
 	switch (h->type) {
 	case FDX_MSG_HELLO:
-		return snprintf(buf, cap, " role=%s pid=%" PRIu32 " caps=0x%" PRIx32
+		return snprintf(buf, cap,
+				" role=%s pid=%" PRIu32 " caps=0x%" PRIx32
 				" max_fds=%" PRIu32 " max_objects=%" PRIu32 " name=\"%s\"",
-				fdx_role_name(m->u.hello.role), m->u.hello.pid, m->u.hello.caps,
-				m->u.hello.max_fds, m->u.hello.max_objects, m->u.hello.name);
+				fdx_role_name(m->u.hello.role), m->u.hello.pid,
+				m->u.hello.caps, m->u.hello.max_fds, m->u.hello.max_objects,
+				m->u.hello.name);
 	case FDX_MSG_OBJECT:
-		return snprintf(buf, cap, " index=%" PRIu32 " size=%" PRIu64 " backend=%s planes=%u"
+		return snprintf(buf, cap,
+				" index=%" PRIu32 " size=%" PRIu64 " backend=%s planes=%u"
 				" seed=0x%" PRIx64 " frame=%" PRIu64,
 				m->u.object.index, m->u.object.size,
 				fdx_backend_name(m->u.object.backend), m->u.object.nplanes,
 				m->u.object.seed, m->u.object.frame);
 	case FDX_MSG_OBJECT_ACK:
-		return snprintf(buf, cap, " index=%" PRIu32 " verdict=%s mismatched=%" PRIu64,
+		return snprintf(buf, cap,
+				" index=%" PRIu32 " verdict=%s mismatched=%" PRIu64,
 				m->u.ack.index, fdx_verdict_name(m->u.ack.verdict),
 				m->u.ack.mismatched_bytes);
 	case FDX_MSG_READY:
-		return snprintf(buf, cap, " buffer=%" PRIu32 " frame=%" PRIu64, m->u.ready.buffer,
-				m->u.ready.frame);
+		return snprintf(buf, cap, " buffer=%" PRIu32 " frame=%" PRIu64,
+				m->u.ready.buffer, m->u.ready.frame);
 	case FDX_MSG_RELEASE:
-		return snprintf(buf, cap, " buffer=%" PRIu32 " frame=%" PRIu64 " verdict=%s",
+		return snprintf(buf, cap,
+				" buffer=%" PRIu32 " frame=%" PRIu64 " verdict=%s",
 				m->u.release.buffer, m->u.release.frame,
 				fdx_verdict_name(m->u.release.verdict));
 	case FDX_MSG_BYE:
-		return snprintf(buf, cap, " objects=%" PRIu64 " bytes=%" PRIu64
-				" mismatches=%" PRIu64, m->u.bye.objects, m->u.bye.bytes,
-				m->u.bye.mismatches);
+		return snprintf(buf, cap,
+				" objects=%" PRIu64 " bytes=%" PRIu64
+				" mismatches=%" PRIu64,
+				m->u.bye.objects, m->u.bye.bytes, m->u.bye.mismatches);
 	case FDX_MSG_ERROR:
 		return snprintf(buf, cap, " code=%" PRIu32 " text=\"%s\"", m->u.error.code,
 				m->u.error.text);

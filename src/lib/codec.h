@@ -22,16 +22,16 @@
  * fdx-protocol(7) is the normative description; keep the two in step.
  */
 
-#define FDX_MAGIC 0x31584446u /* "FDX1" read as a little-endian u32 */
+#define FDX_MAGIC	0x31584446u /* "FDX1" read as a little-endian u32 */
 #define FDX_PROTO_MAJOR 1
 #define FDX_PROTO_MINOR 0
-#define FDX_HDR_SIZE 24u
-#define FDX_NAME_MAX 64u   /* bytes in a name field, NUL included */
+#define FDX_HDR_SIZE	24u
+#define FDX_NAME_MAX	64u  /* bytes in a name field, NUL included */
 #define FDX_ERRTEXT_MAX 120u /* bytes in an ERROR text field, NUL included */
-#define FDX_MAX_PLANES 4u
+#define FDX_MAX_PLANES	4u
 #define FDX_MAX_PAYLOAD 4096u /* no v1 payload comes near; a guard for stream framing */
-#define FDX_MSG_MAX (FDX_HDR_SIZE + FDX_MAX_PAYLOAD)
-#define FDX_SCM_MAX_FD 253u /* the kernel refuses more fds in one sendmsg */
+#define FDX_MSG_MAX	(FDX_HDR_SIZE + FDX_MAX_PAYLOAD)
+#define FDX_SCM_MAX_FD	253u /* the kernel refuses more fds in one sendmsg */
 
 enum fdx_msg_type {
 	FDX_MSG_HELLO = 1,
@@ -77,13 +77,13 @@ enum fdx_backend {
 #define FDX_BACKEND_MAX FDX_BACKEND_UDMABUF
 
 enum fdx_content {
-	FDX_CONTENT_NONE = 0,     /* nothing to check */
+	FDX_CONTENT_NONE = 0,	  /* nothing to check */
 	FDX_CONTENT_PATTERN = 1,  /* seed + frame of the fdx pattern */
 	FDX_CONTENT_CHECKSUM = 2, /* XXH3-64 of the object's bytes */
 };
 
 enum fdx_verdict {
-	FDX_VERDICT_OK = 0,        /* every byte checked and right */
+	FDX_VERDICT_OK = 0,	   /* every byte checked and right */
 	FDX_VERDICT_MISMATCH = 1,  /* checked, wrong bytes found */
 	FDX_VERDICT_UNCHECKED = 2, /* mapped but not checked */
 };
@@ -104,12 +104,12 @@ struct fdx_hdr {
 
 /* HELLO, 96 bytes */
 struct fdx_hello {
-	uint8_t role;          /* enum fdx_role */
-	uint32_t caps;         /* enum fdx_caps */
-	uint32_t pid;          /* sender's pid, informative only */
-	uint32_t max_fds;      /* most fds the sender accepts in one message */
-	uint32_t max_objects;  /* most objects the sender accepts in a session */
-	uint64_t max_size;     /* largest object the sender accepts, 0 = no limit */
+	uint8_t role;		 /* enum fdx_role */
+	uint32_t caps;		 /* enum fdx_caps */
+	uint32_t pid;		 /* sender's pid, informative only */
+	uint32_t max_fds;	 /* most fds the sender accepts in one message */
+	uint32_t max_objects;	 /* most objects the sender accepts in a session */
+	uint64_t max_size;	 /* largest object the sender accepts, 0 = no limit */
 	char name[FDX_NAME_MAX]; /* NUL-terminated program name */
 };
 
@@ -118,24 +118,24 @@ struct fdx_plane {
 	uint32_t fd_index; /* which of the message's fds holds the plane */
 	uint32_t stride;   /* bytes per row, 0 for raw objects */
 	uint64_t offset;   /* byte offset of the plane in that fd */
-	uint64_t size;     /* bytes of the plane */
-	uint32_t width;    /* pixels per row, 0 for raw objects */
+	uint64_t size;	   /* bytes of the plane */
+	uint32_t width;	   /* pixels per row, 0 for raw objects */
 	uint32_t height;   /* rows, 0 for raw objects */
 };
 
 /* OBJECT, 56 + 4 * 32 = 184 bytes */
 struct fdx_object {
-	uint32_t index;    /* 0, 1, 2, ... in order */
-	uint16_t kind;     /* enum fdx_object_kind */
-	uint16_t backend;  /* enum fdx_backend */
-	uint32_t format;   /* pixel format code, 0 for raw */
+	uint32_t index;	  /* 0, 1, 2, ... in order */
+	uint16_t kind;	  /* enum fdx_object_kind */
+	uint16_t backend; /* enum fdx_backend */
+	uint32_t format;  /* pixel format code, 0 for raw */
 	uint32_t width;
 	uint32_t height;
 	uint16_t nplanes;  /* 1 .. FDX_MAX_PLANES */
 	uint16_t content;  /* enum fdx_content */
-	uint64_t size;     /* sum of the plane sizes */
-	uint64_t seed;     /* FDX_CONTENT_PATTERN */
-	uint64_t frame;    /* FDX_CONTENT_PATTERN */
+	uint64_t size;	   /* sum of the plane sizes */
+	uint64_t seed;	   /* FDX_CONTENT_PATTERN */
+	uint64_t frame;	   /* FDX_CONTENT_PATTERN */
 	uint64_t checksum; /* FDX_CONTENT_CHECKSUM */
 	struct fdx_plane planes[FDX_MAX_PLANES];
 };
@@ -143,7 +143,7 @@ struct fdx_object {
 /* OBJECT_ACK, 24 bytes */
 struct fdx_object_ack {
 	uint32_t index;
-	uint32_t verdict;          /* enum fdx_verdict */
+	uint32_t verdict;	   /* enum fdx_verdict */
 	uint64_t first_mismatch;   /* byte offset in the object, FDX_NO_OFFSET if none */
 	uint64_t mismatched_bytes; /* bytes that differ */
 };

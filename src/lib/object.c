@@ -1,4 +1,5 @@
-/* object.c - build an OBJECT for a buffer; import (validate + map) and verify received ones */
+/* object.c - build an OBJECT for a buffer; import (validate + map) and verify received ones
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,7 +36,8 @@ int fdx_object_import(const struct fdx_object *o, int *fds, unsigned nfds,
 		bufs[i] = (struct fdx_buffer)FDX_BUFFER_INIT;
 	if (o->kind != FDX_KIND_RAW || o->nplanes != 1 || nfds != 1) {
 		fdx_close_fds(fds, nfds);
-		snprintf(err, errcap, "buffer %" PRIu32 ": image objects are not supported yet",
+		snprintf(err, errcap,
+			 "buffer %" PRIu32 ": image objects are not supported yet",
 			 o->index);
 		return -EOPNOTSUPP;
 	}
@@ -48,33 +50,41 @@ int fdx_object_import(const struct fdx_object *o, int *fds, unsigned nfds,
 	case 0:
 		return 0;
 	case -ENODEV:
-		snprintf(err, errcap, "buffer %" PRIu32 ": fd is a %s, not a buffer", o->index,
-			 kind);
+		snprintf(err, errcap, "buffer %" PRIu32 ": fd is a %s, not a buffer",
+			 o->index, kind);
 		break;
 	case -EBADF:
-		snprintf(err, errcap, "buffer %" PRIu32 ": fd is an O_PATH reference, not a buffer",
+		snprintf(err, errcap,
+			 "buffer %" PRIu32 ": fd is an O_PATH reference, not a buffer",
 			 o->index);
 		break;
 	case -EOVERFLOW:
-		snprintf(err, errcap, "buffer %" PRIu32 ": offset %" PRIu64 " + size %" PRIu64
-			 " is not a valid range", o->index, pl->offset, pl->size);
+		snprintf(err, errcap,
+			 "buffer %" PRIu32 ": offset %" PRIu64 " + size %" PRIu64
+			 " is not a valid range",
+			 o->index, pl->offset, pl->size);
 		break;
 	case -ERANGE:
 		if (pl->offset)
-			snprintf(err, errcap, "buffer %" PRIu32 ": size %" PRIu64 " < %" PRIu64
-				 " claimed at offset %" PRIu64, o->index, bufs[0].file_size,
-				 pl->size, pl->offset);
+			snprintf(err, errcap,
+				 "buffer %" PRIu32 ": size %" PRIu64 " < %" PRIu64
+				 " claimed at offset %" PRIu64,
+				 o->index, bufs[0].file_size, pl->size, pl->offset);
 		else
-			snprintf(err, errcap, "buffer %" PRIu32 ": size %" PRIu64 " < %" PRIu64
-				 " claimed", o->index, bufs[0].file_size, pl->size);
+			snprintf(err, errcap,
+				 "buffer %" PRIu32 ": size %" PRIu64 " < %" PRIu64
+				 " claimed",
+				 o->index, bufs[0].file_size, pl->size);
 		break;
 	case -EPERM:
-		snprintf(err, errcap, "buffer %" PRIu32 ": not sealed against shrinking (seals: %s)",
+		snprintf(err, errcap,
+			 "buffer %" PRIu32 ": not sealed against shrinking (seals: %s)",
 			 o->index, fdx_seals_str(bufs[0].seals, seals, sizeof(seals)));
 		break;
 	default:
-		snprintf(err, errcap, "cannot map buffer %" PRIu32 " (%" PRIu64 " bytes): %s",
-			 o->index, pl->size, strerror(-r));
+		snprintf(err, errcap,
+			 "cannot map buffer %" PRIu32 " (%" PRIu64 " bytes): %s", o->index,
+			 pl->size, strerror(-r));
 		break;
 	}
 	return r;

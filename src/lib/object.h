@@ -1,4 +1,5 @@
-/* object.h - what an OBJECT describes: build one (producer), map and check one (consumer) */
+/* object.h - what an OBJECT describes: build one (producer), map and check one (consumer)
+ */
 #ifndef FDX_OBJECT_H
 #define FDX_OBJECT_H
 

@@ -47,19 +47,23 @@ static inline uint8_t byte_at(uint64_t key, uint64_t pos)
 	return (uint8_t)(word_at(key, pos / 8) >> (8 * (pos % 8)));
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                     \
+	!defined(__SANITIZE_ADDRESS__)
 #define FDX_CLONES                                                                         \
 	__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"),                 \
 		       optimize("tree-loop-vectorize", "vect-cost-model=dynamic")))
 #elif defined(__GNUC__) && !defined(__clang__)
 /* -O2's "very cheap" vectoriser cost model gives up on these loops; they pay off */
-#define FDX_CLONES __attribute__((optimize("tree-loop-vectorize", "vect-cost-model=dynamic")))
+#define FDX_CLONES                                                                         \
+	__attribute__((optimize("tree-loop-vectorize", "vect-cost-model=dynamic")))
 #else
 #define FDX_CLONES
 #endif
 
-/* Whole words from word index w: the hot loop, kept simple so the compiler vectorises it. */
-FDX_CLONES static void fill_words(uint64_t key, uint64_t *restrict dst, size_t n, uint64_t w)
+/* Whole words from word index w: the hot loop, kept simple so the compiler vectorises it.
+ */
+FDX_CLONES static void fill_words(uint64_t key, uint64_t *restrict dst, size_t n,
+				  uint64_t w)
 {
 	for (size_t k = 0; k < n; k++)
 		dst[k] = htole64(word_at(key, w + k));
@@ -115,8 +119,8 @@ static uint64_t load_word(const uint8_t *s)
 }
 
 /* Slow path for a block known to differ: count the wrong bytes and note the first. */
-static void count_block(uint64_t key, const uint8_t *s, size_t len, uint64_t pos, uint64_t rel,
-			struct fdx_verify_result *r)
+static void count_block(uint64_t key, const uint8_t *s, size_t len, uint64_t pos,
+			uint64_t rel, struct fdx_verify_result *r)
 {
 	for (size_t k = 0; k < len; k++) {
 		if (s[k] == byte_at(key, pos + k))
@@ -129,8 +133,8 @@ static void count_block(uint64_t key, const uint8_t *s, size_t len, uint64_t pos
 
 #define BLOCK_WORDS 512 /* 4 KiB: small enough to rescan, large enough to stream */
 
-int fdx_pattern_verify(const struct fdx_pattern *p, const void *src, size_t len, uint64_t pos,
-		       struct fdx_verify_result *r)
+int fdx_pattern_verify(const struct fdx_pattern *p, const void *src, size_t len,
+		       uint64_t pos, struct fdx_verify_result *r)
 {
 	const uint8_t *s = src;
 	size_t head = (8 - pos % 8) % 8;
@@ -152,7 +156,8 @@ int fdx_pattern_verify(const struct fdx_pattern *p, const void *src, size_t len,
 		uint64_t diff = 0;
 
 		if (aligned) {
-			diff = diff_words(p->key, (const uint64_t *)(const void *)(s + rel), n, w);
+			diff = diff_words(p->key, (const uint64_t *)(const void *)(s + rel),
+					  n, w);
 		} else {
 			for (size_t k = 0; k < n; k++)
 				diff |= load_word(s + rel + 8 * k) ^ word_at(p->key, w + k);

@@ -20,7 +20,8 @@ struct fdx_pattern {
 };
 
 struct fdx_verify_result {
-	uint64_t first_mismatch;   /* byte offset from the region start, FDX_NO_OFFSET if none */
+	uint64_t first_mismatch; /* byte offset from the region start, FDX_NO_OFFSET if none
+				  */
 	uint64_t mismatched_bytes; /* bytes that differ from the pattern */
 };
 
@@ -36,7 +37,7 @@ void fdx_pattern_fill(const struct fdx_pattern *p, void *dst, size_t len, uint64
  * Compare len bytes at src with the pattern from stream position pos. Returns 0 when
  * every byte matches, 1 when some differ; r (always filled) says where and how many.
  */
-int fdx_pattern_verify(const struct fdx_pattern *p, const void *src, size_t len, uint64_t pos,
-		       struct fdx_verify_result *r);
+int fdx_pattern_verify(const struct fdx_pattern *p, const void *src, size_t len,
+		       uint64_t pos, struct fdx_verify_result *r);
 
 #endif

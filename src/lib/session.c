@@ -12,13 +12,14 @@
 #define CODE_PROTOCOL 3
 
 static const char *const state_wants[] = {
-	[FDX_SS_HELLO] = "HELLO",     [FDX_SS_OBJECTS] = "OBJECT",
-	[FDX_SS_ACK] = "OBJECT_ACK",  [FDX_SS_BYE] = "BYE",
-	[FDX_SS_BYE_REPLY] = "BYE",   [FDX_SS_DONE] = "nothing",
+	[FDX_SS_HELLO] = "HELLO",    [FDX_SS_OBJECTS] = "OBJECT",
+	[FDX_SS_ACK] = "OBJECT_ACK", [FDX_SS_BYE] = "BYE",
+	[FDX_SS_BYE_REPLY] = "BYE",  [FDX_SS_DONE] = "nothing",
 	[FDX_SS_FAILED] = "nothing",
 };
 
-void fdx_session_init(struct fdx_session *s, int fd, bool server, const struct fdx_hello *local)
+void fdx_session_init(struct fdx_session *s, int fd, bool server,
+		      const struct fdx_hello *local)
 {
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
@@ -70,15 +71,16 @@ static int send_msg(struct fdx_session *s, struct fdx_msg *m, const int *fds, un
 	m->hdr.nfds = (uint16_t)nfds;
 	n = fdx_msg_encode(m, buf, sizeof(buf));
 	if (n < 0)
-		return fdx_session_fail(s, n, "cannot encode %s: %s", fdx_msg_type_name(m->hdr.type),
-					strerror(-n));
+		return fdx_session_fail(s, n, "cannot encode %s: %s",
+					fdx_msg_type_name(m->hdr.type), strerror(-n));
 	r = fdx_channel_send(s->fd, buf, (size_t)n, fds, nfds);
 	if (r == -EPIPE || r == -ECONNRESET)
-		return fdx_session_fail(s, r, "peer closed the connection before %s could be sent",
-					fdx_msg_type_name(m->hdr.type));
+		return fdx_session_fail(
+			s, r, "peer closed the connection before %s could be sent",
+			fdx_msg_type_name(m->hdr.type));
 	if (r < 0)
-		return fdx_session_fail(s, r, "cannot send %s: %s", fdx_msg_type_name(m->hdr.type),
-					strerror(-r));
+		return fdx_session_fail(s, r, "cannot send %s: %s",
+					fdx_msg_type_name(m->hdr.type), strerror(-r));
 	s->seq_out++;
 	if (s->trace)
 		s->trace(s->trace_ctx, true, m);
@@ -123,7 +125,8 @@ static int recv_msg(struct fdx_session *s, unsigned want, struct fdx_msg *m, int
 	if (nfds)
 		*nfds = 0;
 	/* what we announced is what we take; more is a protocol error, not a surprise */
-	unsigned max_fds = s->local.max_fds < FDX_MAX_PLANES ? s->local.max_fds : FDX_MAX_PLANES;
+	unsigned max_fds =
+		s->local.max_fds < FDX_MAX_PLANES ? s->local.max_fds : FDX_MAX_PLANES;
 
 	n = fdx_channel_recv(s->fd, buf, sizeof(buf), f, max_fds, &n_f);
 	if (n == 0)
@@ -131,12 +134,14 @@ static int recv_msg(struct fdx_session *s, unsigned want, struct fdx_msg *m, int
 					"peer closed the connection while %s was expected",
 					state_wants[s->state]);
 	if (n == -ECONNRESET)
-		return fdx_session_fail(s, -ECONNRESET, "connection reset by peer while %s was expected",
+		return fdx_session_fail(s, -ECONNRESET,
+					"connection reset by peer while %s was expected",
 					state_wants[s->state]);
 	if (n < 0) {
 		r = (int)n;
 		if (r == -ENOBUFS || r == -EMSGSIZE || r == -EPROTO || r == -ENODATA)
-			return violation(s, r, "%s", recv_strerror(r, max_fds, why, sizeof(why)));
+			return violation(s, r, "%s",
+					 recv_strerror(r, max_fds, why, sizeof(why)));
 		return fdx_session_fail(s, r, "cannot receive: %s",
 					recv_strerror(r, max_fds, why, sizeof(why)));
 	}
@@ -148,7 +153,8 @@ static int recv_msg(struct fdx_session *s, unsigned want, struct fdx_msg *m, int
 
 		fdx_close_fds(f, n_f);
 		if (r == -EBADMSG)
-			return violation(s, r, "bad magic 0x%08" PRIx32 " in a %zd-byte message",
+			return violation(s, r,
+					 "bad magic 0x%08" PRIx32 " in a %zd-byte message",
 					 h.magic, n);
 		if (r == -EPROTONOSUPPORT)
 			return violation(s, r, "peer speaks protocol %u.%u, this is %u.%u",
@@ -161,14 +167,17 @@ static int recv_msg(struct fdx_session *s, unsigned want, struct fdx_msg *m, int
 			return violation(s, r, "unknown message type %u", h.type);
 		if (hr == 0)
 			return violation(s, r, "bad %s message (%zd bytes): %s",
-					 fdx_msg_type_name(h.type), n, fdx_codec_strerror(r));
-		return violation(s, r, "bad message (%zd bytes): %s", n, fdx_codec_strerror(r));
+					 fdx_msg_type_name(h.type), n,
+					 fdx_codec_strerror(r));
+		return violation(s, r, "bad message (%zd bytes): %s", n,
+				 fdx_codec_strerror(r));
 	}
 	if (s->trace)
 		s->trace(s->trace_ctx, false, m);
 	if (m->hdr.seq != s->seq_in) {
 		fdx_close_fds(f, n_f);
-		return violation(s, -EPROTO, "%s has sequence number %" PRIu32 ", expected %" PRIu32,
+		return violation(s, -EPROTO,
+				 "%s has sequence number %" PRIu32 ", expected %" PRIu32,
 				 fdx_msg_type_name(m->hdr.type), m->hdr.seq, s->seq_in);
 	}
 	s->seq_in++;
@@ -218,7 +227,8 @@ int fdx_session_handshake(struct fdx_session *s)
 	if (in.u.hello.role == s->local.role)
 		return violation(s, -EPROTO, "peer is a %s too; one side must be the %s",
 				 fdx_role_name(in.u.hello.role),
-				 s->local.role == FDX_ROLE_PRODUCER ? "consumer" : "producer");
+				 s->local.role == FDX_ROLE_PRODUCER ? "consumer"
+								    : "producer");
 	s->peer = in.u.hello;
 	s->peer_major = in.hdr.version_major;
 	s->peer_minor = in.hdr.version_minor;
@@ -240,15 +250,18 @@ int fdx_session_send_object(struct fdx_session *s, struct fdx_object *o, const i
 	if (s->state != FDX_SS_OBJECTS || s->local.role != FDX_ROLE_PRODUCER)
 		return bad_state(s, "OBJECT");
 	if (s->next_index >= s->peer.max_objects)
-		return fdx_session_fail(s, -E2BIG, "consumer accepts at most %" PRIu32 " objects",
+		return fdx_session_fail(s, -E2BIG,
+					"consumer accepts at most %" PRIu32 " objects",
 					s->peer.max_objects);
 	if (s->peer.max_size && o->size > s->peer.max_size)
-		return fdx_session_fail(s, -EFBIG, "consumer accepts objects of at most %" PRIu64
+		return fdx_session_fail(s, -EFBIG,
+					"consumer accepts objects of at most %" PRIu64
 					" bytes, object %" PRIu32 " has %" PRIu64,
 					s->peer.max_size, s->next_index, o->size);
 	if (nfds > s->peer.max_fds)
-		return fdx_session_fail(s, -E2BIG, "consumer accepts at most %" PRIu32
-					" fds per message", s->peer.max_fds);
+		return fdx_session_fail(
+			s, -E2BIG, "consumer accepts at most %" PRIu32 " fds per message",
+			s->peer.max_fds);
 	o->index = s->next_index;
 	m.u.object = *o;
 	m.hdr.flags = last ? FDX_HF_LAST : 0;
@@ -271,7 +284,8 @@ int fdx_session_recv_ack(struct fdx_session *s, struct fdx_object_ack *ack)
 	if (r < 0)
 		return r;
 	if (m.u.ack.index != s->next_index)
-		return violation(s, -EPROTO, "OBJECT_ACK for object %" PRIu32 ", expected %" PRIu32,
+		return violation(s, -EPROTO,
+				 "OBJECT_ACK for object %" PRIu32 ", expected %" PRIu32,
 				 m.u.ack.index, s->next_index);
 	*ack = m.u.ack;
 	s->next_index++;
@@ -294,15 +308,18 @@ int fdx_session_recv_object(struct fdx_session *s, struct fdx_object *o, int *fd
 	if (m.u.object.index != s->next_index) {
 		fdx_close_fds(fds, *nfds);
 		*nfds = 0;
-		return violation(s, -EPROTO, "OBJECT with index %" PRIu32 ", expected %" PRIu32,
+		return violation(s, -EPROTO,
+				 "OBJECT with index %" PRIu32 ", expected %" PRIu32,
 				 m.u.object.index, s->next_index);
 	}
 	if (s->next_index >= s->local.max_objects ||
 	    (s->local.max_size && m.u.object.size > s->local.max_size)) {
 		fdx_close_fds(fds, *nfds);
 		*nfds = 0;
-		return violation(s, -E2BIG, "object %" PRIu32 " of %" PRIu64 " bytes is beyond the "
-				 "announced limits (%" PRIu32 " objects, %" PRIu64 " bytes)",
+		return violation(s, -E2BIG,
+				 "object %" PRIu32 " of %" PRIu64 " bytes is beyond the "
+				 "announced limits (%" PRIu32 " objects, %" PRIu64
+				 " bytes)",
 				 m.u.object.index, m.u.object.size, s->local.max_objects,
 				 s->local.max_size);
 	}

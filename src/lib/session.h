@@ -22,11 +22,11 @@
  */
 
 enum fdx_session_state {
-	FDX_SS_HELLO,      /* nothing exchanged yet */
-	FDX_SS_OBJECTS,    /* producer may send / consumer expects an OBJECT */
-	FDX_SS_ACK,        /* an OBJECT is out, its ACK due */
-	FDX_SS_BYE,        /* objects done: consumer sends BYE, producer expects it */
-	FDX_SS_BYE_REPLY,  /* consumer awaits the producer's BYE / producer must send it */
+	FDX_SS_HELLO,	  /* nothing exchanged yet */
+	FDX_SS_OBJECTS,	  /* producer may send / consumer expects an OBJECT */
+	FDX_SS_ACK,	  /* an OBJECT is out, its ACK due */
+	FDX_SS_BYE,	  /* objects done: consumer sends BYE, producer expects it */
+	FDX_SS_BYE_REPLY, /* consumer awaits the producer's BYE / producer must send it */
 	FDX_SS_DONE,
 	FDX_SS_FAILED,
 };
@@ -35,25 +35,26 @@ enum fdx_session_state {
 typedef void (*fdx_trace_fn)(void *ctx, bool sent, const struct fdx_msg *m);
 
 struct fdx_session {
-	int fd;                  /* the connection; not owned */
-	unsigned state;          /* enum fdx_session_state */
-	bool server;             /* speaks first */
-	bool last_sent;          /* producer: the object out (or acked) was the last one */
+	int fd;		/* the connection; not owned */
+	unsigned state; /* enum fdx_session_state */
+	bool server;	/* speaks first */
+	bool last_sent; /* producer: the object out (or acked) was the last one */
 	uint32_t seq_out;
 	uint32_t seq_in;
-	uint32_t next_index;     /* index of the next OBJECT to send or receive */
+	uint32_t next_index; /* index of the next OBJECT to send or receive */
 	struct fdx_hello local;
-	struct fdx_hello peer;   /* valid after the handshake */
-	uint8_t peer_major;      /* protocol version of the peer's HELLO */
+	struct fdx_hello peer; /* valid after the handshake */
+	uint8_t peer_major;    /* protocol version of the peer's HELLO */
 	uint8_t peer_minor;
-	uint32_t peer_error;     /* code of an ERROR the peer sent, 0 if none */
+	uint32_t peer_error; /* code of an ERROR the peer sent, 0 if none */
 	fdx_trace_fn trace;
 	void *trace_ctx;
 	char err[256];
 };
 
 /* local.role says which machine runs; server says who greets first. */
-void fdx_session_init(struct fdx_session *s, int fd, bool server, const struct fdx_hello *local);
+void fdx_session_init(struct fdx_session *s, int fd, bool server,
+		      const struct fdx_hello *local);
 
 /* Exchange HELLOs; refuses a peer of the same role or another major version. */
 int fdx_session_handshake(struct fdx_session *s) _must_check_;
@@ -70,7 +71,8 @@ int fdx_session_recv_ack(struct fdx_session *s, struct fdx_object_ack *ack) _mus
 int fdx_session_recv_object(struct fdx_session *s, struct fdx_object *o, int *fds,
 			    unsigned *nfds, bool *last) _must_check_;
 /* ack->index is ignored: the ACK always answers the OBJECT received last. */
-int fdx_session_send_ack(struct fdx_session *s, const struct fdx_object_ack *ack) _must_check_;
+int fdx_session_send_ack(struct fdx_session *s,
+			 const struct fdx_object_ack *ack) _must_check_;
 
 /* Both: the closing BYEs, in the order described above. */
 int fdx_session_send_bye(struct fdx_session *s, const struct fdx_bye *bye) _must_check_;
