@@ -18,6 +18,7 @@
 
 #define FD_RESERVE  32u
 #define MAX_OBJECTS 65536u
+#define DIAG_WINDOW 1024u /* frames either side searched to explain a mismatch */
 
 struct connect_opts {
 	double wait;
@@ -52,8 +53,30 @@ static int connect_wait(const char *path, double wait, int *fd)
 	}
 }
 
+static struct json_object *diagnosis_json(const struct fdx_diagnosis *d)
+{
+	struct json_object *o;
+
+	if (d->kind == FDX_DIAG_NONE)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "kind", json_object_new_string(fdx_diag_name(d->kind)));
+	json_object_object_add(o, "expected_frame", json_object_new_uint64(d->expected));
+	if (d->kind == FDX_DIAG_STALE)
+		json_object_object_add(o, "found_frame", json_object_new_uint64(d->found));
+	if (d->kind == FDX_DIAG_TORN) {
+		json_object_object_add(o, "tear_offset", json_object_new_uint64(d->tear));
+		json_object_object_add(o, "head_frame",
+				       json_object_new_uint64(d->head_frame));
+		json_object_object_add(o, "tail_frame",
+				       json_object_new_uint64(d->tail_frame));
+	}
+	return o;
+}
+
 static struct json_object *object_json(const struct held *h, unsigned verdict,
-				       const struct fdx_verify_result *vr)
+				       const struct fdx_verify_result *vr,
+				       const struct fdx_diagnosis *diag)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *seals = json_object_new_array();
@@ -78,6 +101,7 @@ static struct json_object *object_json(const struct held *h, unsigned verdict,
 				       : json_object_new_uint64(vr->first_mismatch));
 	json_object_object_add(o, "mismatched_bytes",
 			       json_object_new_uint64(vr->mismatched_bytes));
+	json_object_object_add(o, "diagnosis", diagnosis_json(diag));
 	return o;
 }
 
@@ -86,6 +110,7 @@ static int judge(struct fdx_session *s, const struct connect_opts *o, struct hel
 		 struct totals *t, struct json_object *objects)
 {
 	struct fdx_verify_result vr = { .first_mismatch = FDX_NO_OFFSET };
+	struct fdx_diagnosis diag = { .kind = FDX_DIAG_NONE };
 	struct fdx_object_ack ack;
 	unsigned verdict = FDX_VERDICT_UNCHECKED;
 	char seals[64];
@@ -109,24 +134,29 @@ static int judge(struct fdx_session *s, const struct connect_opts *o, struct hel
 
 	fdx_seals_str(h->bufs[0].seals, seals, sizeof(seals));
 	if (verdict == FDX_VERDICT_MISMATCH) {
+		char why[160];
+
+		/* only now, off the fast path: which frame, if any, is in there instead */
+		fdx_object_diagnose(&h->obj, h->bufs, DIAG_WINDOW, &diag);
+		fdx_diagnosis_describe(&diag, why, sizeof(why));
 		cli_info("object %" PRIu32 ": %" PRIu64
 			 " bytes, %s, seals %s: MISMATCH at offset %" PRIu64 ", %" PRIu64
-			 " byte%s differ%s",
+			 " byte%s differ%s (%s)",
 			 h->obj.index, h->obj.size, fdx_backend_name(h->obj.backend), seals,
 			 vr.first_mismatch, vr.mismatched_bytes,
 			 vr.mismatched_bytes == 1 ? "" : "s",
-			 vr.mismatched_bytes == 1 ? "s" : "");
+			 vr.mismatched_bytes == 1 ? "s" : "", fdx_diag_name(diag.kind));
 		cli_err("buffer %" PRIu32 " differs from the pattern at offset %" PRIu64
-			" (%" PRIu64 " byte%s)",
+			" (%" PRIu64 " byte%s); %s",
 			h->obj.index, vr.first_mismatch, vr.mismatched_bytes,
-			vr.mismatched_bytes == 1 ? "" : "s");
+			vr.mismatched_bytes == 1 ? "" : "s", why);
 	} else {
 		cli_info("object %" PRIu32 ": %" PRIu64 " bytes, %s, seals %s: %s",
 			 h->obj.index, h->obj.size, fdx_backend_name(h->obj.backend), seals,
 			 fdx_verdict_name(verdict));
 	}
 	if (objects)
-		json_object_array_add(objects, object_json(h, verdict, &vr));
+		json_object_array_add(objects, object_json(h, verdict, &vr, &diag));
 
 	ack.index = h->obj.index;
 	ack.verdict = verdict;

@@ -25,8 +25,15 @@ struct serve_opts {
 	uint64_t size;
 	uint64_t seed;
 	uint64_t clients;
-	bool flip;
+	unsigned inject; /* enum inject_kind: a testing aid that damages buffer 0 */
 	uint64_t flip_offset;
+};
+
+enum inject_kind {
+	INJECT_NONE,
+	INJECT_FLIP,  /* one byte inverted */
+	INJECT_STALE, /* the pattern of frame 1 instead of frame 0 */
+	INJECT_TORN,  /* frame 0 up to half the buffer, frame 1 after */
 };
 
 struct client_report {
@@ -66,8 +73,13 @@ static void on_signal(int sig)
 
 static int parse_inject(const char *spec, struct serve_opts *o)
 {
+	if (!strcmp(spec, "stale") || !strcmp(spec, "torn")) {
+		o->inject = spec[0] == 's' ? INJECT_STALE : INJECT_TORN;
+		return 0;
+	}
 	if (strncmp(spec, "flip:", 5) != 0) {
-		cli_err("--inject: unknown kind '%s' (known: flip:OFFSET)", spec);
+		cli_err("--inject: unknown kind '%s' (known: flip:OFFSET, stale, torn)",
+			spec);
 		return -EINVAL;
 	}
 	if (cli_parse_u64("--inject flip", spec + 5, 0, UINT64_MAX, false,
@@ -79,7 +91,7 @@ static int parse_inject(const char *spec, struct serve_opts *o)
 			o->flip_offset, o->size);
 		return -EINVAL;
 	}
-	o->flip = true;
+	o->inject = INJECT_FLIP;
 	return 0;
 }
 
@@ -151,6 +163,26 @@ static void tally(struct client_report *rep, const struct fdx_object_ack *ack)
 	}
 }
 
+/* --inject: damage buffer 0 on purpose, so that a consumer has something to find. */
+static void inject(const struct serve_opts *o, struct fdx_buffer *b)
+{
+	struct fdx_pattern other;
+	uint64_t half = b->length / 2;
+
+	fdx_pattern_init(&other, o->seed, 1);
+	switch (o->inject) {
+	case INJECT_FLIP:
+		b->map[o->flip_offset] ^= 0xff;
+		break;
+	case INJECT_STALE:
+		fdx_pattern_fill(&other, b->map, b->length, 0);
+		break;
+	case INJECT_TORN:
+		fdx_pattern_fill(&other, b->map + half, b->length - half, half);
+		break;
+	}
+}
+
 /* Make, fill, seal and send buffer i; then wait for its verdict. */
 static int offer_one(struct fdx_session *s, const struct serve_opts *o, unsigned client,
 		     uint64_t i, struct fdx_buffer *b, struct client_report *rep)
@@ -173,9 +205,8 @@ static int offer_one(struct fdx_session *s, const struct serve_opts *o, unsigned
 	}
 	fdx_pattern_init(&pat, o->seed, i);
 	fdx_pattern_fill(&pat, b->map, b->length, 0);
-	if (i == 0 && o->flip)
-		b->map[o->flip_offset] ^=
-			0xff; /* --inject: damage on purpose, for testing */
+	if (i == 0 && o->inject != INJECT_NONE)
+		inject(o, b);
 	r = fdx_buffer_seal(b);
 	if (r < 0) {
 		fdx_session_fail(s, r, "cannot seal buffer %" PRIu64 ": %s", i,
@@ -414,8 +445,7 @@ static int serve_main(int argc, const char **argv)
 		  "clients to serve one after the other, 0 = until interrupted (default 1)",
 		  "N" },
 		{ "inject", '\0', POPT_ARG_STRING, &inject_s, 0,
-		  "testing aid: flip:OFFSET damages that byte of buffer 0 after filling",
-		  "KIND" },
+		  "testing aid: damage buffer 0 (flip:OFFSET, stale, torn)", "KIND" },
 		CLI_COMMON_TABLE,
 		CLI_HELP_TABLE,
 		POPT_TABLEEND

@@ -31,11 +31,36 @@ for off in 0 1555200 3110399; do
 	run connect 1 connect --verify
 	reap serve "$BG" 1
 	has connect err "buffer 0 differs from the pattern at offset $off \\(1 byte\\)"
-	has connect out "^object 0: .*MISMATCH at offset $off, 1 byte differs$"
+	has connect out "^object 0: .*MISMATCH at offset $off, 1 byte differs \\(corrupt\\)$"
+	has connect err "; corrupt: no frame near 0 holds these bytes$"
 	has connect out '^object 1: .*: ok$'
 	has serve out ': 3 ok, 1 mismatch$'
 done
 pass "--inject flip is reported at the right offset, exit 1 on both sides"
+
+# 3b. a buffer holding another frame, or two frames, is told apart from corruption
+bg serve serve --inject stale
+run connect 1 connect --verify --json
+reap serve "$BG" 1
+has connect err 'buffer 0 differs from the pattern at offset 0 .*; stale: it holds frame 1, not frame 0$'
+jq -e '.objects[0].verdict == "mismatch" and .objects[0].diagnosis.kind == "stale"
+	and .objects[0].diagnosis.found_frame == 1 and .objects[0].diagnosis.expected_frame == 0
+	and .objects[1].diagnosis == null and .objects[1].verdict == "ok"' "$T/connect.out" >/dev/null ||
+	fail "--inject stale: $(jq -c '.objects[0]' "$T/connect.out")"
+for size in 3110400 1001; do
+	half=$((size / 2))
+	bg serve serve --inject torn --size "$size"
+	run connect 1 connect --verify --json
+	reap serve "$BG" 1
+	# the tear shows at the first byte from the middle on where frames 0 and 1 differ
+	jq -e --argjson h "$half" '.objects[0].diagnosis.kind == "torn"
+		and .objects[0].diagnosis.tear_offset >= $h and .objects[0].diagnosis.tear_offset < $h + 8
+		and .objects[0].diagnosis.head_frame == 0 and .objects[0].diagnosis.tail_frame == 1
+		and .objects[0].first_mismatch == .objects[0].diagnosis.tear_offset' \
+		"$T/connect.out" >/dev/null || fail "--inject torn: $(jq -c '.objects[0]' "$T/connect.out")"
+	has connect err "; torn: frame 0 up to offset $half[0-9]*, frame 1 from there on$"
+done
+pass "--inject stale and torn are diagnosed as such"
 
 # 4. hex offsets and seeds are accepted and round-trip
 bg serve serve --inject flip:0x10 --seed 0xdeadbeef --count 1 --size 64

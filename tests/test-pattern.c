@@ -345,6 +345,185 @@ START_TEST(verify_unaligned_source)
 }
 END_TEST
 
+/* ---- diagnosis ---- */
+
+/* first offset >= from where frames a and b differ (the first byte a tear can show) */
+static uint64_t first_difference(uint64_t seed, uint64_t a, uint64_t b, uint64_t from,
+				 uint64_t len, uint64_t pos)
+{
+	struct fdx_pattern pa, pb;
+
+	fdx_pattern_init(&pa, seed, a);
+	fdx_pattern_init(&pb, seed, b);
+	while (from < len && byte_of(&pa, pos + from) == byte_of(&pb, pos + from))
+		from++;
+	return from;
+}
+
+static void diagnose(uint64_t seed, uint64_t frame, const uint8_t *b, size_t len,
+		     uint64_t pos, uint64_t window, struct fdx_diagnosis *d)
+{
+	struct fdx_pattern p;
+
+	fdx_pattern_init(&p, seed, frame);
+	fdx_pattern_diagnose(&p, b, len, pos, window, d);
+	ck_assert_uint_eq(d->expected, frame);
+}
+
+START_TEST(diagnose_right_buffer)
+{
+	struct fdx_diagnosis d;
+	uint8_t *b = filled(7, 3, 4099, 0);
+
+	diagnose(7, 3, b, 4099, 0, 64, &d);
+	ck_assert_uint_eq(d.kind, FDX_DIAG_NONE);
+	ck_assert_uint_eq(d.verify.mismatched_bytes, 0);
+	ck_assert_str_eq(fdx_diag_name(d.kind), "none");
+	free(b);
+}
+END_TEST
+
+/* A buffer that still holds an older (or newer) frame, at several distances and sizes. */
+START_TEST(diagnose_stale)
+{
+	static const struct {
+		uint64_t expected, held;
+		size_t len;
+		uint64_t pos;
+	} cases[] = {
+		{ 5, 4, 4096, 0 },	   { 5, 6, 4096, 0 },
+		{ 100, 37, 65536 + 5, 0 }, { 0, 1, 9, 0 },
+		{ 9, 8, 4097, 13 },	   { UINT64_MAX, UINT64_MAX - 2, 64, 0 },
+		{ 1, 0, 1 << 20, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fdx_diagnosis d;
+		uint8_t *b = filled(11, cases[i].held, cases[i].len, cases[i].pos);
+
+		diagnose(11, cases[i].expected, b, cases[i].len, cases[i].pos, 64, &d);
+		ck_assert_msg(d.kind == FDX_DIAG_STALE, "case %zu: %s, expected stale", i,
+			      fdx_diag_name(d.kind));
+		ck_assert_uint_eq(d.found, cases[i].held);
+		ck_assert_uint_gt(d.verify.mismatched_bytes, cases[i].len / 2);
+		free(b);
+	}
+}
+END_TEST
+
+/* Beyond the search window a stale buffer cannot be told from garbage. */
+START_TEST(diagnose_stale_beyond_window)
+{
+	struct fdx_diagnosis d;
+	uint8_t *b = filled(11, 1000, 4096, 0);
+
+	diagnose(11, 10, b, 4096, 0, 64, &d);
+	ck_assert_uint_eq(d.kind, FDX_DIAG_CORRUPT);
+	diagnose(11, 10, b, 4096, 0, 990, &d);
+	ck_assert_uint_eq(d.kind, FDX_DIAG_STALE);
+	ck_assert_uint_eq(d.found, 1000);
+	free(b);
+}
+END_TEST
+
+/* New frame up to the tear, the previous one after it (the producer overtook the reader).
+ */
+START_TEST(diagnose_torn)
+{
+	static const struct {
+		size_t len;
+		uint64_t tear, pos;
+	} cases[] = {
+		{ 8192, 4096, 0 }, { 8192, 1, 0 },	  { 8192, 8176, 0 },
+		{ 4097, 2049, 0 }, { 1 << 20, 12345, 0 }, { 5000, 777, 3 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].len;
+		uint64_t pos = cases[i].pos, tear = cases[i].tear;
+		uint8_t *b = filled(3, 20, len, pos);
+		uint8_t *old = filled(3, 19, len, pos);
+		struct fdx_diagnosis d;
+		uint64_t want = first_difference(3, 20, 19, tear, len, pos);
+
+		memcpy(b + tear, old + tear, len - tear);
+		diagnose(3, 20, b, len, pos, 64, &d);
+		ck_assert_msg(d.kind == FDX_DIAG_TORN, "case %zu: %s, expected torn", i,
+			      fdx_diag_name(d.kind));
+		ck_assert_uint_eq(d.head_frame, 20);
+		ck_assert_uint_eq(d.tail_frame, 19);
+		ck_assert_uint_eq(d.found, 19);
+		ck_assert_uint_eq(d.tear, want);
+		ck_assert_uint_eq(d.verify.first_mismatch, want);
+		free(b);
+		free(old);
+	}
+}
+END_TEST
+
+/* The other frame first, the expected one after the tear. */
+START_TEST(diagnose_torn_reversed)
+{
+	size_t len = 10000;
+	uint8_t *b = filled(3, 20, len, 0);
+	uint8_t *old = filled(3, 21, len, 0);
+	struct fdx_diagnosis d;
+
+	memcpy(b, old, 6000);
+	diagnose(3, 20, b, len, 0, 64, &d);
+	ck_assert_uint_eq(d.kind, FDX_DIAG_TORN);
+	ck_assert_uint_eq(d.head_frame, 21);
+	ck_assert_uint_eq(d.tail_frame, 20);
+	ck_assert_uint_eq(d.tear, first_difference(3, 21, 20, 6000, len, 0));
+	free(b);
+	free(old);
+}
+END_TEST
+
+/* Damage that no nearby frame explains: flips, zeros, a third frame in the middle. */
+START_TEST(diagnose_corrupt)
+{
+	size_t len = 8192;
+	struct fdx_diagnosis d;
+	uint8_t *b = filled(5, 2, len, 0);
+	uint8_t *other = filled(5, 1, len, 0);
+
+	b[100] ^= 0x01;
+	diagnose(5, 2, b, len, 0, 64, &d);
+	ck_assert_uint_eq(d.kind, FDX_DIAG_CORRUPT);
+	ck_assert_uint_eq(d.verify.first_mismatch, 100);
+	ck_assert_uint_eq(d.verify.mismatched_bytes, 1);
+	ck_assert_str_eq(fdx_diag_name(d.kind), "corrupt");
+
+	/* the last byte: one byte from "another frame" proves nothing, with any window */
+	b[100] ^= 0x01;
+	b[len - 1] ^= 0x80;
+	diagnose(5, 2, b, len, 0, 4096, &d);
+	ck_assert_uint_eq(d.kind, FDX_DIAG_CORRUPT);
+	ck_assert_uint_eq(d.verify.first_mismatch, len - 1);
+	b[len - 1] ^= 0x80;
+	/* likewise a tail of 7 bytes from frame 1 */
+	memcpy(b + len - 7, other + len - 7, 7);
+	diagnose(5, 2, b, len, 0, 64, &d);
+	ck_assert_uint_eq(d.kind, FDX_DIAG_CORRUPT);
+
+	memset(b, 0, len);
+	diagnose(5, 2, b, len, 0, 64, &d);
+	ck_assert_uint_eq(d.kind, FDX_DIAG_CORRUPT);
+	ck_assert_uint_gt(d.verify.mismatched_bytes, len - len / 64);
+
+	/* frame 1 in the middle only: neither stale nor a single tear */
+	free(b);
+	b = filled(5, 2, len, 0);
+	memcpy(b + 2000, other + 2000, 1000);
+	diagnose(5, 2, b, len, 0, 64, &d);
+	ck_assert_uint_eq(d.kind, FDX_DIAG_CORRUPT);
+	ck_assert_uint_ge(d.verify.first_mismatch, 2000);
+	free(b);
+	free(other);
+}
+END_TEST
+
 static Suite *pattern_suite(void)
 {
 	Suite *s = suite_create("pattern");
@@ -365,6 +544,15 @@ static Suite *pattern_suite(void)
 	tcase_add_test(tc, verify_two_flips);
 	tcase_add_test(tc, verify_other_frame);
 	tcase_add_test(tc, verify_unaligned_source);
+	suite_add_tcase(s, tc);
+
+	tc = tc_case("diagnose");
+	tcase_add_test(tc, diagnose_right_buffer);
+	tcase_add_test(tc, diagnose_stale);
+	tcase_add_test(tc, diagnose_stale_beyond_window);
+	tcase_add_test(tc, diagnose_torn);
+	tcase_add_test(tc, diagnose_torn_reversed);
+	tcase_add_test(tc, diagnose_corrupt);
 	suite_add_tcase(s, tc);
 	return s;
 }

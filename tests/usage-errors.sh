@@ -59,7 +59,7 @@ done <<'LIST'
 --clients -1 is not a number
 LIST
 run inj 2 serve --inject bogus
-has inj err "unknown kind 'bogus'"
+has inj err "unknown kind 'bogus' \\(known: flip:OFFSET, stale, torn\\)"
 run inj2 2 serve --inject flip:
 has inj2 err "flip: '' is not a number"
 run inj3 2 serve --inject flip:3110400

@@ -104,3 +104,36 @@ unsigned fdx_object_verify(const struct fdx_object *o, const struct fdx_buffer *
 		return FDX_VERDICT_MISMATCH;
 	return FDX_VERDICT_OK;
 }
+
+unsigned fdx_object_diagnose(const struct fdx_object *o, const struct fdx_buffer *bufs,
+			     uint64_t window, struct fdx_diagnosis *d)
+{
+	struct fdx_pattern p;
+
+	memset(d, 0, sizeof(*d));
+	d->verify.first_mismatch = FDX_NO_OFFSET;
+	if (o->content != FDX_CONTENT_PATTERN || o->kind != FDX_KIND_RAW)
+		return FDX_DIAG_NONE;
+	fdx_pattern_init(&p, o->seed, o->frame);
+	return fdx_pattern_diagnose(&p, bufs[0].map, bufs[0].length, 0, window, d);
+}
+
+int fdx_diagnosis_describe(const struct fdx_diagnosis *d, char *buf, size_t cap)
+{
+	switch (d->kind) {
+	case FDX_DIAG_STALE:
+		return snprintf(buf, cap,
+				"stale: it holds frame %" PRIu64 ", not frame %" PRIu64,
+				d->found, d->expected);
+	case FDX_DIAG_TORN:
+		return snprintf(buf, cap,
+				"torn: frame %" PRIu64 " up to offset %" PRIu64
+				", frame %" PRIu64 " from there on",
+				d->head_frame, d->tear, d->tail_frame);
+	case FDX_DIAG_CORRUPT:
+		return snprintf(buf, cap,
+				"corrupt: no frame near %" PRIu64 " holds these bytes",
+				d->expected);
+	}
+	return snprintf(buf, cap, "no mismatch");
+}

@@ -31,4 +31,15 @@ int fdx_object_import(const struct fdx_object *o, int *fds, unsigned nfds,
 unsigned fdx_object_verify(const struct fdx_object *o, const struct fdx_buffer *bufs,
 			   struct fdx_verify_result *r);
 
+/*
+ * After a mismatch: say whether the object holds another frame (stale), two frames
+ * (torn) or neither (corrupt), searching frames within window of the expected one.
+ * Returns d->kind (enum fdx_diag_kind); FDX_DIAG_NONE for objects without a pattern.
+ */
+unsigned fdx_object_diagnose(const struct fdx_object *o, const struct fdx_buffer *bufs,
+			     uint64_t window, struct fdx_diagnosis *d);
+
+/* One line for people: "stale: holds frame 3, not 4", "torn: ...", "corrupt: ...". */
+int fdx_diagnosis_describe(const struct fdx_diagnosis *d, char *buf, size_t cap);
+
 #endif

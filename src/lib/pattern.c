@@ -170,3 +170,127 @@ int fdx_pattern_verify(const struct fdx_pattern *p, const void *src, size_t len,
 	count_block(p->key, s + rel, len - rel, pos + rel, rel, r);
 	return r->mismatched_bytes ? 1 : 0;
 }
+
+/* Does frame f's pattern hold every byte of src[from, to)? */
+static bool holds(uint64_t seed, uint64_t f, const uint8_t *src, uint64_t pos,
+		  uint64_t from, uint64_t to)
+{
+	struct fdx_pattern q;
+	struct fdx_verify_result r;
+
+	fdx_pattern_init(&q, seed, f);
+	return fdx_pattern_verify(&q, src + from, (size_t)(to - from), pos + from, &r) == 0;
+}
+
+/* Does frame f's pattern hold src[from, to)? Bytewise: for short probes only. */
+static bool probe_holds(uint64_t seed, uint64_t f, const uint8_t *src, uint64_t pos,
+			uint64_t from, uint64_t to)
+{
+	struct fdx_pattern q;
+
+	fdx_pattern_init(&q, seed, f);
+	for (uint64_t i = from; i < to; i++)
+		if (src[i] != byte_at(q.key, pos + i))
+			return false;
+	return true;
+}
+
+/* First offset in [from, len) where frame f stops holding, len if it holds to the end. */
+static uint64_t holds_until(uint64_t seed, uint64_t f, const uint8_t *src, size_t len,
+			    uint64_t pos, uint64_t from)
+{
+	struct fdx_pattern q;
+	struct fdx_verify_result r;
+
+	fdx_pattern_init(&q, seed, f);
+	if (fdx_pattern_verify(&q, src + from, len - (size_t)from, pos + from, &r) == 0)
+		return len;
+	return from + r.first_mismatch;
+}
+
+/*
+ * Can frame other explain a region whose expected frame holds up to first? Either other
+ * holds from first to the end (stale if it holds before first too, else torn at first),
+ * or other holds from 0 and the expected frame takes over later (torn the other way).
+ */
+/*
+ * Fewer bytes than this from another frame prove nothing: among 2 * window candidates,
+ * some frame matches a byte or two by chance. Eight bytes leave 2 * window / 2^64.
+ */
+#define MIN_EXPLAINED 8
+
+static bool explain(const struct fdx_pattern *p, uint64_t other, const uint8_t *s,
+		    size_t len, uint64_t pos, uint64_t first, struct fdx_diagnosis *d)
+{
+	uint64_t end = holds_until(p->seed, other, s, len, pos, first);
+
+	d->found = other;
+	if (end == len && len - first >= MIN_EXPLAINED) {
+		/* leading bytes that agree with both frames do not make it torn */
+		if (first == 0 || holds(p->seed, other, s, pos, 0, first)) {
+			d->kind = FDX_DIAG_STALE;
+			return true;
+		}
+		d->kind = FDX_DIAG_TORN;
+		d->tear = first;
+		d->head_frame = p->frame;
+		d->tail_frame = other;
+		return true;
+	}
+	if (first == 0 && end >= MIN_EXPLAINED &&
+	    holds(p->seed, p->frame, s, pos, end, len)) {
+		d->kind = FDX_DIAG_TORN;
+		d->tear = end;
+		d->head_frame = other;
+		d->tail_frame = p->frame;
+		return true;
+	}
+	return false;
+}
+
+/* Probe this many bytes: one alone would match a wrong frame one time in 256. */
+#define PROBE_BYTES 16
+
+unsigned fdx_pattern_diagnose(const struct fdx_pattern *p, const void *src, size_t len,
+			      uint64_t pos, uint64_t window, struct fdx_diagnosis *d)
+{
+	const uint8_t *s = src;
+	uint64_t first, probe_end;
+
+	memset(d, 0, sizeof(*d));
+	d->expected = p->frame;
+	if (fdx_pattern_verify(p, src, len, pos, &d->verify) == 0)
+		return d->kind = FDX_DIAG_NONE;
+	first = d->verify.first_mismatch;
+	probe_end = len - first < PROBE_BYTES ? len : first + PROBE_BYTES;
+	/* nearest first: f-1, f+1, f-2, f+2, ... (a stale buffer is usually just behind) */
+	for (uint64_t k = 1; k <= window; k++) {
+		uint64_t cand[2] = { p->frame - k, p->frame + k };
+		bool valid[2] = { p->frame >= k, p->frame <= UINT64_MAX - k };
+
+		for (int i = 0; i < 2; i++) {
+			if (!valid[i] ||
+			    !probe_holds(p->seed, cand[i], s, pos, first, probe_end))
+				continue;
+			if (explain(p, cand[i], s, len, pos, first, d))
+				return d->kind;
+		}
+	}
+	d->found = 0;
+	return d->kind = FDX_DIAG_CORRUPT;
+}
+
+const char *fdx_diag_name(unsigned kind)
+{
+	switch (kind) {
+	case FDX_DIAG_NONE:
+		return "none";
+	case FDX_DIAG_STALE:
+		return "stale";
+	case FDX_DIAG_TORN:
+		return "torn";
+	case FDX_DIAG_CORRUPT:
+		return "corrupt";
+	}
+	return "unknown";
+}

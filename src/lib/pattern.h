@@ -40,4 +40,34 @@ void fdx_pattern_fill(const struct fdx_pattern *p, void *dst, size_t len, uint64
 int fdx_pattern_verify(const struct fdx_pattern *p, const void *src, size_t len,
 		       uint64_t pos, struct fdx_verify_result *r);
 
+/* What a mismatch looks like, for people: see fdx_pattern_diagnose(). */
+enum fdx_diag_kind {
+	FDX_DIAG_NONE = 0, /* no mismatch */
+	FDX_DIAG_STALE,	   /* the whole region holds another frame */
+	FDX_DIAG_TORN,	   /* one frame up to an offset, another frame from there on */
+	FDX_DIAG_CORRUPT,  /* bytes that belong to no frame nearby */
+};
+
+struct fdx_diagnosis {
+	unsigned kind;	     /* enum fdx_diag_kind */
+	uint64_t expected;   /* the frame the region should hold */
+	uint64_t found;	     /* STALE, TORN: the other frame seen */
+	uint64_t tear;	     /* TORN: first byte offset where the second frame holds */
+	uint64_t head_frame; /* TORN: the frame before the tear (expected or found) */
+	uint64_t tail_frame; /* TORN: the frame from the tear on */
+	struct fdx_verify_result verify; /* first mismatch and count against expected */
+};
+
+/*
+ * Explain why src does not hold the pattern of p (seed, frame): look for a frame within
+ * window of p->frame whose pattern matches where p's does not, and decide between stale,
+ * torn and corrupt. Costs nothing extra when src is right (one verify pass); on a
+ * mismatch, up to two more passes and 2 * window short probes. Another frame must
+ * account for at least 8 bytes to be named: fewer could match by chance. Returns d->kind.
+ */
+unsigned fdx_pattern_diagnose(const struct fdx_pattern *p, const void *src, size_t len,
+			      uint64_t pos, uint64_t window, struct fdx_diagnosis *d);
+
+const char *fdx_diag_name(unsigned kind);
+
 #endif
