@@ -15,6 +15,7 @@
 #include "fdx.h"
 #include "object.h"
 #include "session.h"
+#include "stream.h"
 
 #define FD_RESERVE  32u
 #define MAX_OBJECTS 65536u
@@ -23,12 +24,6 @@
 struct connect_opts {
 	double wait;
 	int verify;
-};
-
-/* One received object: kept mapped until the session ends. */
-struct held {
-	struct fdx_object obj;
-	struct fdx_buffer bufs[FDX_MAX_PLANES];
 };
 
 struct totals {
@@ -74,7 +69,7 @@ static struct json_object *diagnosis_json(const struct fdx_diagnosis *d)
 	return o;
 }
 
-static struct json_object *object_json(const struct held *h, unsigned verdict,
+static struct json_object *object_json(const struct received *h, unsigned verdict,
 				       const struct fdx_verify_result *vr,
 				       const struct fdx_diagnosis *diag)
 {
@@ -106,7 +101,7 @@ static struct json_object *object_json(const struct held *h, unsigned verdict,
 }
 
 /* Check (with --verify), report and acknowledge one imported object. */
-static int judge(struct fdx_session *s, const struct connect_opts *o, struct held *h,
+static int judge(struct fdx_session *s, const struct connect_opts *o, struct received *h,
 		 struct totals *t, struct json_object *objects)
 {
 	struct fdx_verify_result vr = { .first_mismatch = FDX_NO_OFFSET };
@@ -166,7 +161,7 @@ static int judge(struct fdx_session *s, const struct connect_opts *o, struct hel
 }
 
 static int receive_all(struct fdx_session *s, const struct connect_opts *o,
-		       struct held **held, size_t *nheld, struct totals *t,
+		       struct received **held, size_t *nheld, struct totals *t,
 		       struct json_object *objects)
 {
 	size_t cap = 0;
@@ -176,12 +171,12 @@ static int receive_all(struct fdx_session *s, const struct connect_opts *o,
 	while (!last) {
 		int fds[FDX_MAX_PLANES];
 		unsigned nfds = 0;
-		struct held *h;
+		struct received *h;
 		char why[256];
 
 		if (*nheld == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
-			struct held *n = realloc(*held, ncap * sizeof(**held));
+			struct received *n = realloc(*held, ncap * sizeof(**held));
 
 			if (!n)
 				return fdx_session_fail(s, -ENOMEM,
@@ -246,7 +241,7 @@ static int consume(const char *path, const struct connect_opts *o, struct json_o
 	uint64_t nofile = cli_raise_nofile();
 	struct fdx_hello hello = {
 		.role = FDX_ROLE_CONSUMER,
-		.caps = FDX_CAP_PATTERN,
+		.caps = FDX_CAP_PATTERN | FDX_CAP_STREAM,
 		.pid = (uint32_t)getpid(),
 		.max_fds = FDX_MAX_PLANES,
 		/* every object stays open and mapped until BYE: what the fd limit allows */
@@ -259,7 +254,9 @@ static int consume(const char *path, const struct connect_opts *o, struct json_o
 	struct json_object *objects = doc ? json_object_new_array() : NULL;
 	struct fdx_bye bye = { 0 }, peer_bye;
 	struct fdx_session s;
-	struct held *held = NULL;
+	struct received *held = NULL;
+	struct stream_report srep;
+	bool streamed = false;
 	struct totals t = { 0 };
 	size_t nheld = 0;
 	int fd = -1, rc, r;
@@ -307,6 +304,17 @@ static int consume(const char *path, const struct connect_opts *o, struct json_o
 	r = receive_all(&s, o, &held, &nheld, &t, objects);
 	if (r < 0)
 		goto fail;
+	if (s.stream) {
+		/* the objects are the ring of a stream; its BYEs end the session */
+		r = stream_consume(&s, o->verify, held, (uint32_t)nheld, &srep);
+		streamed = true;
+		if (r < 0)
+			goto fail;
+		print_totals(&t, o->verify);
+		stream_print(&srep, false);
+		rc = t.mismatch || srep.mismatch ? FDX_EXIT_MISMATCH : FDX_EXIT_OK;
+		goto out;
+	}
 	bye.objects = t.objects;
 	bye.bytes = t.bytes;
 	bye.mismatches = t.mismatch;
@@ -329,10 +337,13 @@ out:
 		for (unsigned k = 0; k < FDX_MAX_PLANES; k++)
 			fdx_buffer_release(&held[i].bufs[k]);
 	free(held);
+	fdx_session_cleanup(&s);
 	close(fd);
 	if (doc) {
 		json_object_object_add(doc, "objects", objects);
 		json_object_object_add(doc, "total", totals_json(&t));
+		json_object_object_add(doc, "stream",
+				       streamed ? stream_json(&srep, false) : NULL);
 	}
 	return rc;
 }

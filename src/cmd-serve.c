@@ -15,6 +15,7 @@
 #include "fdx.h"
 #include "object.h"
 #include "session.h"
+#include "stream.h"
 
 #define DEFAULT_SIZE 3110400u /* one 1920x1080 NV12 frame */
 #define MAX_COUNT    65536u
@@ -27,13 +28,9 @@ struct serve_opts {
 	uint64_t clients;
 	unsigned inject; /* enum inject_kind: a testing aid that damages buffer 0 */
 	uint64_t flip_offset;
-};
-
-enum inject_kind {
-	INJECT_NONE,
-	INJECT_FLIP,  /* one byte inverted */
-	INJECT_STALE, /* the pattern of frame 1 instead of frame 0 */
-	INJECT_TORN,  /* frame 0 up to half the buffer, frame 1 after */
+	uint64_t frames; /* --frames: stream this many through the ring */
+	double duration; /* --duration: or stream for this long */
+	int no_fill;	 /* --no-fill: stream without writing the buffers */
 };
 
 struct client_report {
@@ -44,6 +41,8 @@ struct client_report {
 	double seconds;
 	int exit;
 	char error[256]; /* why the session failed, empty if it did not */
+	bool streamed;
+	struct stream_report stream;
 	struct json_object *acks;
 };
 
@@ -163,6 +162,11 @@ static void tally(struct client_report *rep, const struct fdx_object_ack *ack)
 	}
 }
 
+static bool streaming(const struct serve_opts *o)
+{
+	return o->frames || o->duration > 0;
+}
+
 /* --inject: damage buffer 0 on purpose, so that a consumer has something to find. */
 static void inject(const struct serve_opts *o, struct fdx_buffer *b)
 {
@@ -205,7 +209,8 @@ static int offer_one(struct fdx_session *s, const struct serve_opts *o, unsigned
 	}
 	fdx_pattern_init(&pat, o->seed, i);
 	fdx_pattern_fill(&pat, b->map, b->length, 0);
-	if (i == 0 && o->inject != INJECT_NONE)
+	/* in a stream the damage goes to the first frame that reuses a buffer instead */
+	if (i == 0 && o->inject != INJECT_NONE && !streaming(o))
 		inject(o, b);
 	r = fdx_buffer_seal(b);
 	if (r < 0) {
@@ -216,8 +221,13 @@ static int offer_one(struct fdx_session *s, const struct serve_opts *o, unsigned
 	}
 	fdx_object_raw(&obj, o->size, FDX_BACKEND_MEMFD, o->seed, i);
 	r = fdx_session_send_object(s, &obj, &b->fd, 1, i + 1 == o->count);
-	if (r >= 0)
-		r = fdx_session_recv_ack(s, &ack);
+	if (r < 0) {
+		/* refused before sending (no STREAM capability, say): tell the consumer why
+		 */
+		fdx_session_send_error(s, (uint32_t)cli_exit_for(r), fdx_session_error(s));
+		return cli_exit_for(r);
+	}
+	r = fdx_session_recv_ack(s, &ack);
 	if (r < 0)
 		return cli_exit_for(r);
 	rep->objects++;
@@ -231,7 +241,7 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 {
 	struct fdx_hello hello = {
 		.role = FDX_ROLE_PRODUCER,
-		.caps = FDX_CAP_PATTERN,
+		.caps = FDX_CAP_PATTERN | FDX_CAP_STREAM,
 		.pid = (uint32_t)getpid(),
 		.max_fds = FDX_MAX_PLANES,
 		.max_objects = 1, /* a producer takes none; 0 is not a valid limit */
@@ -248,6 +258,7 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 		rep->pid = 0;
 	fdx_session_init(&s, conn, true, &hello);
 	s.trace = cli_trace;
+	s.want_stream = streaming(o);
 	r = fdx_session_handshake(&s);
 	if (r < 0) {
 		rc = cli_exit_for(r);
@@ -259,6 +270,11 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 				 "client accepts at most %" PRIu32 " objects, asked to "
 				 "send %" PRIu64,
 				 s.peer.max_objects, o->count);
+	else if (streaming(o) && !(s.peer.caps & FDX_CAP_STREAM))
+		fdx_session_fail(
+			&s, -EOPNOTSUPP,
+			"consumer '%s' does not take streams (no STREAM capability)",
+			s.peer.name);
 	else if (s.peer.max_size && o->size > s.peer.max_size)
 		fdx_session_fail(&s, -EFBIG,
 				 "client accepts objects of at most %" PRIu64 " bytes, "
@@ -287,6 +303,25 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 	if (rc != FDX_EXIT_OK)
 		goto out;
 
+	if (s.stream) {
+		struct stream_opts so = {
+			.frames = o->frames,
+			.duration = o->duration,
+			.fill = !o->no_fill,
+			.seed = o->seed,
+			.inject = o->inject,
+			.flip_offset = o->flip_offset,
+		};
+
+		r = stream_produce(&s, &so, bufs, (uint32_t)o->count, o->size,
+				   &rep->stream);
+		rep->streamed = true;
+		if (r < 0)
+			rc = cli_exit_for(r);
+		else if (rep->mismatch || rep->stream.mismatch)
+			rc = FDX_EXIT_MISMATCH;
+		goto out;
+	}
 	/* the consumer says goodbye first, with its totals; ours answer it */
 	r = fdx_session_recv_bye(&s, &peer_bye);
 	bye.objects = rep->objects;
@@ -308,6 +343,7 @@ out:
 			fdx_buffer_release(&bufs[i]);
 		free(bufs);
 	}
+	fdx_session_cleanup(&s);
 	rep->exit = rc;
 	return rc;
 }
@@ -333,6 +369,9 @@ static void report_client(const struct client_report *rep, struct json_object *c
 						     : NULL);
 		json_object_object_add(c, "exit", json_object_new_int(rep->exit));
 		json_object_object_add(c, "acks", json_object_get(rep->acks));
+		json_object_object_add(c, "stream",
+				       rep->streamed ? stream_json(&rep->stream, true)
+						     : NULL);
 		json_object_array_add(clients, c);
 		return;
 	}
@@ -351,12 +390,15 @@ static void report_client(const struct client_report *rep, struct json_object *c
 		 rep->bytes, rep->seconds * 1e3, counts,
 		 rep->exit == FDX_EXIT_OK || rep->exit == FDX_EXIT_MISMATCH ? ""
 									    : " (failed)");
+	if (rep->streamed)
+		stream_print(&rep->stream, true);
 }
 
 static int serve(const struct serve_opts *o, struct json_object *doc)
 {
 	struct json_object *clients = doc ? json_object_new_array() : NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block, old_mask;
 	int lfd = -1, lock_fd = -1, rc = FDX_EXIT_OK;
 	struct stat st;
 	int r;
@@ -366,7 +408,18 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 		return r == -ENAMETOOLONG || r == -EINVAL ? FDX_EXIT_USAGE
 							  : FDX_EXIT_SYSTEM;
 	umask(077); /* the socket file is for this user only */
+	/*
+	 * A signal between bind() and the handler would leave the socket behind: hold the
+	 * signals until the handler knows what to remove.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old_mask);
 	r = fdx_channel_listen(sock_path, &lfd, &lock_fd);
+	if (r < 0)
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	if (r == -EADDRINUSE) {
 		cli_err("cannot listen on '%s': a server is already running there",
 			sock_path);
@@ -390,6 +443,7 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL); /* a pending one is handled now */
 
 	cli_info("listening on %s (%" PRIu64 " buffer%s of %" PRIu64 " bytes, seed %" PRIu64
 		 ")",
@@ -428,10 +482,41 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	return rc;
 }
 
+/* Stream options that only make sense together, checked before anything starts. */
+static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
+			     const char *duration_s)
+{
+	if (frames_s && duration_s) {
+		cli_err("--frames and --duration exclude each other");
+		return -EINVAL;
+	}
+	if (duration_s && o->duration <= 0) {
+		cli_err("--duration: give more than 0 seconds");
+		return -EINVAL;
+	}
+	if (o->no_fill && !streaming(o)) {
+		cli_err("--no-fill needs a stream (--frames or --duration)");
+		return -EINVAL;
+	}
+	if (o->no_fill && o->inject != INJECT_NONE) {
+		cli_err("--inject needs the buffers filled; it does nothing with --no-fill");
+		return -EINVAL;
+	}
+	/* in a stream the damage lands on frame --count, the first to reuse a buffer */
+	if (o->inject != INJECT_NONE && o->frames && o->frames <= o->count) {
+		cli_err("--inject in a stream damages frame %" PRIu64
+			", the first to reuse a "
+			"buffer: give --frames more than %" PRIu64,
+			o->count, o->count);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int serve_main(int argc, const char **argv)
 {
 	const char *count_s = NULL, *size_s = NULL, *seed_s = NULL, *clients_s = NULL;
-	const char *inject_s = NULL;
+	const char *inject_s = NULL, *frames_s = NULL, *duration_s = NULL;
 	struct serve_opts o = { .count = 4, .size = DEFAULT_SIZE, .seed = 1, .clients = 1 };
 	struct poptOption options[] = {
 		{ "count", 'n', POPT_ARG_STRING, &count_s, 0,
@@ -444,8 +529,16 @@ static int serve_main(int argc, const char **argv)
 		{ "clients", 'c', POPT_ARG_STRING, &clients_s, 0,
 		  "clients to serve one after the other, 0 = until interrupted (default 1)",
 		  "N" },
+		{ "frames", 'f', POPT_ARG_STRING, &frames_s, 0,
+		  "then stream N frames through the buffers (READY/RELEASE)", "N" },
+		{ "duration", 'd', POPT_ARG_STRING, &duration_s, 0, "or stream for SECONDS",
+		  "SECONDS" },
+		{ "no-fill", '\0', POPT_ARG_NONE, &o.no_fill, 0,
+		  "stream without writing the buffers: the handoff alone", NULL },
 		{ "inject", '\0', POPT_ARG_STRING, &inject_s, 0,
-		  "testing aid: damage buffer 0 (flip:OFFSET, stale, torn)", "KIND" },
+		  "testing aid: damage buffer 0, or the first reused frame of a stream "
+		  "(flip:OFFSET, stale, torn)",
+		  "KIND" },
 		CLI_COMMON_TABLE,
 		CLI_HELP_TABLE,
 		POPT_TABLEEND
@@ -465,7 +558,12 @@ static int serve_main(int argc, const char **argv)
 	     cli_parse_u64("--seed", seed_s, 0, UINT64_MAX, false, &o.seed) < 0) ||
 	    (clients_s &&
 	     cli_parse_u64("--clients", clients_s, 0, UINT32_MAX, false, &o.clients) < 0) ||
-	    (inject_s && parse_inject(inject_s, &o) < 0))
+	    (inject_s && parse_inject(inject_s, &o) < 0) ||
+	    (frames_s &&
+	     cli_parse_u64("--frames", frames_s, 1, UINT64_MAX, false, &o.frames) < 0) ||
+	    (duration_s && cli_parse_seconds("--duration", duration_s, &o.duration) < 0))
+		goto out;
+	if (check_stream_opts(&o, frames_s, duration_s) < 0)
 		goto out;
 	rc = check_resources(&o);
 	if (rc >= 0)
@@ -486,6 +584,8 @@ out:
 	free((char *)seed_s);
 	free((char *)clients_s);
 	free((char *)inject_s);
+	free((char *)frames_s);
+	free((char *)duration_s);
 	poptFreeContext(pc);
 	return rc;
 }

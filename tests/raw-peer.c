@@ -144,6 +144,47 @@ static int consumer(const char *path, const char *mode)
 	send_raw(sock, buf, n, NULL, 0);
 	if (!strcmp(mode, "same-role") || !strcmp(mode, "few-objects"))
 		goto answer;
+	if (!strcmp(mode, "ack-all")) {
+		/* a well-behaved consumer without the STREAM capability: ack what comes */
+		for (uint32_t seq = 1;; seq++) {
+			struct fdx_msg in;
+			unsigned nfds = 0;
+			ssize_t got;
+
+			msg.msg_control = ctl;
+			msg.msg_controllen = sizeof(ctl);
+			got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+			if (got <= 0) {
+				printf("EOF\n");
+				return 0;
+			}
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
+			     c = CMSG_NXTHDR(&msg, c)) {
+				for (size_t k = 0;
+				     k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+					int fd;
+
+					memcpy(&fd, CMSG_DATA(c) + k * sizeof(int),
+					       sizeof(int));
+					close(fd);
+					nfds++;
+				}
+			}
+			if (fdx_msg_decode(buf, (size_t)got, nfds, &in) < 0)
+				die("decode");
+			if (in.hdr.type == FDX_MSG_ERROR) {
+				printf("ERROR %u: %s\n", in.u.error.code, in.u.error.text);
+				return 0;
+			}
+			memset(&m, 0, sizeof(m));
+			m.hdr.type = FDX_MSG_OBJECT_ACK;
+			m.u.ack.index = in.u.object.index;
+			m.u.ack.verdict = FDX_VERDICT_UNCHECKED;
+			m.u.ack.first_mismatch = FDX_NO_OFFSET;
+			n = encode(&m, buf, seq, 0);
+			send_raw(sock, buf, n, NULL, 0);
+		}
+	}
 
 	msg.msg_control = ctl;
 	msg.msg_controllen = sizeof(ctl);

@@ -793,7 +793,8 @@ START_TEST(reject_header_flags)
 		size_t n = wire_of(&m, buf);
 		uint16_t base = m.hdr.flags;
 
-		for (unsigned bit = 1; bit < 16; bit++) {
+		/* bits 0 (LAST) and 1 (STREAM) are known; every other one is refused */
+		for (unsigned bit = 2; bit < 16; bit++) {
 			tc_put16(buf, H_FLAGS, base | (uint16_t)(1u << bit));
 			ck_assert_msg(decode_exact(buf, n, m.hdr.nfds, NULL) == -EPROTO,
 				      "%s with unknown flag bit %u not refused",
@@ -802,6 +803,12 @@ START_TEST(reject_header_flags)
 		tc_put16(buf, H_FLAGS, FDX_HF_LAST);
 		ck_assert_decode(buf, n, m.hdr.nfds,
 				 all_types[t] == FDX_MSG_OBJECT ? 0 : -EPROTO);
+		/* a stream only follows the last object */
+		tc_put16(buf, H_FLAGS, FDX_HF_LAST | FDX_HF_STREAM);
+		ck_assert_decode(buf, n, m.hdr.nfds,
+				 all_types[t] == FDX_MSG_OBJECT ? 0 : -EPROTO);
+		tc_put16(buf, H_FLAGS, FDX_HF_STREAM);
+		ck_assert_decode(buf, n, m.hdr.nfds, -EPROTO);
 	}
 }
 END_TEST

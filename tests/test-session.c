@@ -1137,10 +1137,382 @@ START_TEST(object_import_refusals)
 }
 END_TEST
 
+/* ---- the stream of frames (READY / RELEASE) ---- */
+
+static void raw_frame_msg(int fd, unsigned type, uint32_t seq, uint32_t buffer,
+			  uint64_t frame)
+{
+	struct fdx_msg m = { .hdr.type = (uint16_t)type, .hdr.seq = seq };
+
+	if (type == FDX_MSG_READY) {
+		m.u.ready.buffer = buffer;
+		m.u.ready.frame = frame;
+	} else {
+		m.u.release.buffer = buffer;
+		m.u.release.frame = frame;
+		m.u.release.verdict = FDX_VERDICT_OK;
+	}
+	raw_send(fd, &m, NULL, 0);
+}
+
+static void raw_bye_frames(int fd, uint32_t seq, uint64_t frames)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_BYE, .hdr.seq = seq };
+
+	m.u.bye.frames = frames;
+	raw_send(fd, &m, NULL, 0);
+}
+
+/*
+ * A consumer session (STREAM capability) that has taken two objects from a raw producer,
+ * the last flagged LAST|STREAM: on return it is in the frame phase and the raw end has
+ * read its HELLO and ACKs. The raw producer's next seq is 3.
+ */
+static void consumer_in_stream(int sv[2], struct fdx_session *s)
+{
+	struct fdx_hello h = hello_of(FDX_ROLE_CONSUMER, "test-consumer");
+	struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT, .hdr.seq = 2, .hdr.nfds = 1 };
+	struct fdx_object o;
+	struct fdx_object_ack ack = { .first_mismatch = FDX_NO_OFFSET };
+	struct fdx_buffer b;
+	int fds[FDX_MAX_PLANES];
+	unsigned nfds;
+	bool last;
+
+	h.caps |= FDX_CAP_STREAM;
+	pair(sv);
+	fdx_session_init(s, sv[0], false, &h);
+	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
+	raw_object(sv[1], 1, 0, false);
+	make_object(&b, &m.u.object, 4096, 1);
+	m.u.object.index = 1;
+	m.hdr.flags = FDX_HF_LAST | FDX_HF_STREAM;
+	raw_send(sv[1], &m, &b.fd, 1);
+	fdx_buffer_release(&b);
+
+	ck_assert_int_eq(fdx_session_handshake(s), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(fdx_session_recv_object(s, &o, fds, &nfds, &last), 0);
+		fdx_close_fds(fds, nfds);
+		ck_assert_int_eq(fdx_session_send_ack(s, &ack), 0);
+	}
+	ck_assert(last);
+	ck_assert(s->stream);
+	ck_assert_uint_eq(s->state, FDX_SS_FRAMES);
+	ck_assert_uint_eq(s->nbuffers, 2);
+	for (int i = 0; i < 3; i++)
+		raw_recv(sv[1]); /* HELLO, two OBJECT_ACKs */
+}
+
+static void end_stream_test(int sv[2], struct fdx_session *s)
+{
+	fdx_session_cleanup(s);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+START_TEST(stream_consumer_round)
+{
+	struct fdx_session s;
+	struct fdx_ready ready;
+	struct fdx_release rel = { .verdict = FDX_VERDICT_OK };
+	struct fdx_bye bye = { 0 }, theirs;
+	struct fdx_msg m;
+	bool ended;
+	int sv[2];
+
+	consumer_in_stream(sv, &s);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 3, 0, 10);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 4, 1, 11);
+	for (uint32_t b = 0; b < 2; b++) {
+		ck_assert_int_eq(fdx_session_recv_frame(&s, &ready, &ended, &theirs), 0);
+		ck_assert(!ended);
+		ck_assert_uint_eq(ready.buffer, b);
+		ck_assert_uint_eq(ready.frame, 10 + b);
+	}
+	ck_assert_uint_eq(s.inflight, 2);
+	/* released out of order, each with the frame its READY named */
+	rel.buffer = 1;
+	ck_assert_int_eq(fdx_session_send_release(&s, &rel), 0);
+	m = raw_recv(sv[1]);
+	ck_assert_uint_eq(m.hdr.type, FDX_MSG_RELEASE);
+	ck_assert_uint_eq(m.u.release.buffer, 1);
+	ck_assert_uint_eq(m.u.release.frame, 11);
+	rel.buffer = 0;
+	ck_assert_int_eq(fdx_session_send_release(&s, &rel), 0);
+	ck_assert_uint_eq(raw_recv(sv[1]).u.release.frame, 10);
+	/* releasing twice is the caller's mistake, refused before it reaches the wire */
+	ck_assert_int_lt(fdx_session_send_release(&s, &rel), 0);
+	end_stream_test(sv, &s);
+
+	/* the producer's BYE ends the stream, the consumer answers */
+	consumer_in_stream(sv, &s);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 3, 1, 0);
+	ck_assert_int_eq(fdx_session_recv_frame(&s, &ready, &ended, &theirs), 0);
+	rel.buffer = 1;
+	ck_assert_int_eq(fdx_session_send_release(&s, &rel), 0);
+	raw_bye_frames(sv[1], 4, 1);
+	ck_assert_int_eq(fdx_session_recv_frame(&s, &ready, &ended, &theirs), 0);
+	ck_assert(ended);
+	ck_assert_uint_eq(theirs.frames, 1);
+	bye.frames = 1;
+	ck_assert_int_eq(fdx_session_send_bye(&s, &bye), 0);
+	ck_assert_uint_eq(s.state, FDX_SS_DONE);
+	raw_recv(sv[1]); /* RELEASE */
+	m = raw_recv(sv[1]);
+	ck_assert_uint_eq(m.hdr.type, FDX_MSG_BYE);
+	ck_assert_uint_eq(m.u.bye.frames, 1);
+	end_stream_test(sv, &s);
+}
+END_TEST
+
+START_TEST(stream_consumer_refuses)
+{
+	struct fdx_session s;
+	struct fdx_ready ready;
+	struct fdx_bye theirs;
+	bool ended;
+	int sv[2];
+
+	/* a buffer outside the ring */
+	consumer_in_stream(sv, &s);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 3, 2, 0);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs),
+		      "READY buffer 2");
+	end_stream_test(sv, &s);
+
+	/* the same buffer twice before its RELEASE */
+	consumer_in_stream(sv, &s);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 3, 0, 5);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 4, 0, 6);
+	ck_assert_int_eq(fdx_session_recv_frame(&s, &ready, &ended, &theirs), 0);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs),
+		      "READY twice");
+	ck_assert_ptr_nonnull(strstr(fdx_session_error(&s), "before its RELEASE"));
+	end_stream_test(sv, &s);
+
+	/* BYE while the consumer still holds a buffer */
+	consumer_in_stream(sv, &s);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 3, 1, 5);
+	raw_bye_frames(sv[1], 4, 1);
+	ck_assert_int_eq(fdx_session_recv_frame(&s, &ready, &ended, &theirs), 0);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs), "early BYE");
+	end_stream_test(sv, &s);
+
+	/* a RELEASE from the producer's side makes no sense */
+	consumer_in_stream(sv, &s);
+	raw_frame_msg(sv[1], FDX_MSG_RELEASE, 3, 0, 0);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs), "RELEASE");
+	end_stream_test(sv, &s);
+}
+END_TEST
+
+/* A stream announced to a consumer that did not ask for one, and READY without a stream. */
+START_TEST(stream_not_announced)
+{
+	struct fdx_session s;
+	struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT, .hdr.seq = 1, .hdr.nfds = 1 };
+	struct fdx_object o;
+	struct fdx_object_ack ack = { .first_mismatch = FDX_NO_OFFSET };
+	struct fdx_buffer b;
+	struct fdx_bye theirs;
+	int sv[2], fds[FDX_MAX_PLANES];
+	unsigned nfds = 99;
+	bool last;
+
+	pair(sv);
+	consumer_on(&s, sv[0]); /* no STREAM capability */
+	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
+	make_object(&b, &m.u.object, 4096, 0);
+	m.hdr.flags = FDX_HF_LAST | FDX_HF_STREAM;
+	raw_send(sv[1], &m, &b.fd, 1);
+	fdx_buffer_release(&b);
+	ck_assert_int_eq(fdx_session_handshake(&s), 0);
+	expect_failed(&s, fdx_session_recv_object(&s, &o, fds, &nfds, &last),
+		      "STREAM to a consumer without the capability");
+	ck_assert_uint_eq(nfds, 0);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* no stream announced: after the last ACK a READY is out of place */
+	pair(sv);
+	consumer_on(&s, sv[0]);
+	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
+	raw_object(sv[1], 1, 0, true);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 2, 0, 0);
+	ck_assert_int_eq(fdx_session_handshake(&s), 0);
+	ck_assert_int_eq(fdx_session_recv_object(&s, &o, fds, &nfds, &last), 0);
+	fdx_close_fds(fds, nfds);
+	ck_assert_int_eq(fdx_session_send_ack(&s, &ack), 0);
+	ck_assert(!s.stream);
+	ck_assert_int_eq(fdx_session_send_bye(&s, &(struct fdx_bye){ 0 }), 0);
+	expect_failed(&s, fdx_session_recv_bye(&s, &theirs), "READY without a stream");
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* A producer in the frame phase with two buffers, against a raw consumer. */
+static void producer_in_stream(int sv[2], struct fdx_session *s, struct fdx_buffer b[2])
+{
+	struct fdx_hello h = hello_of(FDX_ROLE_PRODUCER, "test-producer");
+	struct fdx_msg m = { .hdr.type = FDX_MSG_HELLO };
+	struct fdx_object o;
+	struct fdx_object_ack ack;
+
+	h.caps |= FDX_CAP_STREAM;
+	pair(sv);
+	fdx_session_init(s, sv[0], true, &h);
+	s->want_stream = true;
+	m.u.hello = hello_of(FDX_ROLE_CONSUMER, "raw-consumer");
+	m.u.hello.caps |= FDX_CAP_STREAM;
+	raw_send(sv[1], &m, NULL, 0);
+	raw_simple(sv[1], FDX_MSG_OBJECT_ACK, 1);
+	m = (struct fdx_msg){ .hdr.type = FDX_MSG_OBJECT_ACK, .hdr.seq = 2 };
+	m.u.ack.index = 1;
+	m.u.ack.first_mismatch = FDX_NO_OFFSET;
+	raw_send(sv[1], &m, NULL, 0);
+	ck_assert_int_eq(fdx_session_handshake(s), 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		make_object(&b[i], &o, 4096, i);
+		ck_assert_int_eq(fdx_session_send_object(s, &o, &b[i].fd, 1, i == 1), 0);
+		ck_assert_int_eq(fdx_session_recv_ack(s, &ack), 0);
+	}
+	ck_assert_uint_eq(s->state, FDX_SS_FRAMES);
+	raw_recv(sv[1]); /* HELLO */
+	ck_assert_uint_eq(raw_recv(sv[1]).hdr.flags, 0);
+	ck_assert_uint_eq(raw_recv(sv[1]).hdr.flags, FDX_HF_LAST | FDX_HF_STREAM);
+}
+
+static void end_producer_test(int sv[2], struct fdx_session *s, struct fdx_buffer b[2])
+{
+	fdx_buffer_release(&b[0]);
+	fdx_buffer_release(&b[1]);
+	end_stream_test(sv, s);
+}
+
+START_TEST(stream_producer_round)
+{
+	struct fdx_session s;
+	struct fdx_buffer b[2];
+	struct fdx_release rel;
+	struct fdx_bye bye = { .frames = 2 }, theirs;
+	int sv[2];
+
+	producer_in_stream(sv, &s, b);
+	ck_assert_int_eq(fdx_session_send_ready(&s, 0, 7), 0);
+	ck_assert_int_eq(fdx_session_send_ready(&s, 1, 8), 0);
+	/* a buffer already out cannot be announced again */
+	ck_assert_int_lt(fdx_session_send_ready(&s, 0, 9), 0);
+	end_producer_test(sv, &s, b);
+
+	producer_in_stream(sv, &s, b);
+	ck_assert_int_eq(fdx_session_send_ready(&s, 0, 7), 0);
+	ck_assert_int_eq(fdx_session_send_ready(&s, 1, 8), 0);
+	ck_assert_uint_eq(raw_recv(sv[1]).u.ready.frame, 7);
+	/* BYE needs every buffer back */
+	ck_assert_int_lt(fdx_session_send_bye(&s, &bye), 0);
+	end_producer_test(sv, &s, b);
+
+	producer_in_stream(sv, &s, b);
+	ck_assert_int_eq(fdx_session_send_ready(&s, 0, 7), 0);
+	ck_assert_int_eq(fdx_session_send_ready(&s, 1, 8), 0);
+	raw_frame_msg(sv[1], FDX_MSG_RELEASE, 3, 1, 8);
+	raw_frame_msg(sv[1], FDX_MSG_RELEASE, 4, 0, 7);
+	ck_assert_int_eq(fdx_session_recv_release(&s, &rel), 0);
+	ck_assert_uint_eq(rel.buffer, 1);
+	ck_assert_int_eq(fdx_session_recv_release(&s, &rel), 0);
+	ck_assert_uint_eq(s.inflight, 0);
+	raw_bye_frames(sv[1], 5, 2);
+	ck_assert_int_eq(fdx_session_send_bye(&s, &bye), 0);
+	ck_assert_uint_eq(s.state, FDX_SS_STREAM_END);
+	ck_assert_int_eq(fdx_session_recv_bye(&s, &theirs), 0);
+	ck_assert_uint_eq(theirs.frames, 2);
+	ck_assert_uint_eq(s.state, FDX_SS_DONE);
+	end_producer_test(sv, &s, b);
+}
+END_TEST
+
+/* Every bogus RELEASE a consumer can send: each one is refused, with a reason. */
+START_TEST(stream_producer_refuses)
+{
+	static const struct {
+		uint32_t buffer;
+		uint64_t frame;
+		const char *what, *reason;
+	} bad[] = {
+		{ 2, 7, "outside the ring", "the ring has 2" },
+		{ 1, 7, "not handed out", "was not handed out" },
+		{ 0, 6, "wrong frame", "it holds frame 7" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fdx_session s;
+		struct fdx_buffer b[2];
+		struct fdx_release rel;
+		int sv[2];
+
+		producer_in_stream(sv, &s, b);
+		ck_assert_int_eq(fdx_session_send_ready(&s, 0, 7), 0);
+		raw_frame_msg(sv[1], FDX_MSG_RELEASE, 3, bad[i].buffer, bad[i].frame);
+		expect_failed(&s, fdx_session_recv_release(&s, &rel), bad[i].what);
+		ck_assert_msg(strstr(fdx_session_error(&s), bad[i].reason), "%s: '%s'",
+			      bad[i].what, fdx_session_error(&s));
+		end_producer_test(sv, &s, b);
+	}
+
+	/* a duplicate RELEASE, after a good one */
+	struct fdx_session s;
+	struct fdx_buffer b[2];
+	struct fdx_release rel;
+	int sv[2];
+
+	producer_in_stream(sv, &s, b);
+	ck_assert_int_eq(fdx_session_send_ready(&s, 0, 7), 0);
+	raw_frame_msg(sv[1], FDX_MSG_RELEASE, 3, 0, 7);
+	raw_frame_msg(sv[1], FDX_MSG_RELEASE, 4, 0, 7);
+	ck_assert_int_eq(fdx_session_recv_release(&s, &rel), 0);
+	expect_failed(&s, fdx_session_recv_release(&s, &rel), "duplicate RELEASE");
+	end_producer_test(sv, &s, b);
+}
+END_TEST
+
+/* A producer asked to stream to a consumer that cannot. */
+START_TEST(stream_needs_capability)
+{
+	struct fdx_session s;
+	struct fdx_buffer b;
+	struct fdx_object o;
+	struct fdx_hello h = hello_of(FDX_ROLE_PRODUCER, "test-producer");
+	int sv[2];
+
+	pair(sv);
+	fdx_session_init(&s, sv[0], true, &h);
+	s.want_stream = true;
+	raw_hello(sv[1], 0, FDX_ROLE_CONSUMER); /* PATTERN only */
+	ck_assert_int_eq(fdx_session_handshake(&s), 0);
+	make_object(&b, &o, 4096, 0);
+	ck_assert_int_eq(fdx_session_send_object(&s, &o, &b.fd, 1, true), -EOPNOTSUPP);
+	ck_assert_ptr_nonnull(strstr(fdx_session_error(&s), "STREAM"));
+	fdx_buffer_release(&b);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
 	TCase *tc;
+
+	tc = tc_case("stream");
+	tcase_add_test(tc, stream_consumer_round);
+	tcase_add_test(tc, stream_consumer_refuses);
+	tcase_add_test(tc, stream_not_announced);
+	tcase_add_test(tc, stream_producer_round);
+	tcase_add_test(tc, stream_producer_refuses);
+	tcase_add_test(tc, stream_needs_capability);
+	suite_add_tcase(s, tc);
 
 	tc = tc_case("exchange");
 	tcase_add_test(tc, exchange_three_objects);

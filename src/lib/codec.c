@@ -289,6 +289,9 @@ int fdx_msg_decode(const void *buf, size_t len, unsigned nfds_received, struct f
 		return -EPROTO;
 	if ((m->hdr.flags & FDX_HF_LAST) && m->hdr.type != FDX_MSG_OBJECT)
 		return -EPROTO;
+	/* a stream can only follow the last object */
+	if ((m->hdr.flags & FDX_HF_STREAM) && !(m->hdr.flags & FDX_HF_LAST))
+		return -EPROTO;
 	if (m->hdr.type != FDX_MSG_OBJECT && m->hdr.nfds != 0)
 		return -EBADFD;
 
@@ -488,9 +491,10 @@ const char *fdx_codec_strerror(int err)
 int fdx_msg_describe(const struct fdx_msg *m, char *buf, size_t cap)
 {
 	const struct fdx_hdr *h = &m->hdr;
-	int n = snprintf(buf, cap, "%s seq=%" PRIu32 " nfds=%u%s",
+	int n = snprintf(buf, cap, "%s seq=%" PRIu32 " nfds=%u%s%s",
 			 fdx_msg_type_name(h->type), h->seq, h->nfds,
-			 (h->flags & FDX_HF_LAST) ? " last" : "");
+			 (h->flags & FDX_HF_LAST) ? " last" : "",
+			 (h->flags & FDX_HF_STREAM) ? " stream" : "");
 	size_t used = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap;
 
 	buf += used;
@@ -525,9 +529,10 @@ int fdx_msg_describe(const struct fdx_msg *m, char *buf, size_t cap)
 				fdx_verdict_name(m->u.release.verdict));
 	case FDX_MSG_BYE:
 		return snprintf(buf, cap,
-				" objects=%" PRIu64 " bytes=%" PRIu64
+				" objects=%" PRIu64 " frames=%" PRIu64 " bytes=%" PRIu64
 				" mismatches=%" PRIu64,
-				m->u.bye.objects, m->u.bye.bytes, m->u.bye.mismatches);
+				m->u.bye.objects, m->u.bye.frames, m->u.bye.bytes,
+				m->u.bye.mismatches);
 	case FDX_MSG_ERROR:
 		return snprintf(buf, cap, " code=%" PRIu32 " text=\"%s\"", m->u.error.code,
 				m->u.error.text);

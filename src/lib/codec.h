@@ -46,8 +46,10 @@ enum fdx_msg_type {
 
 enum fdx_hdr_flags {
 	FDX_HF_LAST = 1u << 0, /* OBJECT: the final object of the set */
+	FDX_HF_STREAM =
+		1u << 1, /* last OBJECT: a stream of frames (READY/RELEASE) follows */
 };
-#define FDX_HF_KNOWN FDX_HF_LAST
+#define FDX_HF_KNOWN (FDX_HF_LAST | FDX_HF_STREAM)
 
 enum fdx_role {
 	FDX_ROLE_PRODUCER = 1,

@@ -1,4 +1,4 @@
-/* image.h - pixel formats, plane layout and its validation, BT.601 colour, PNM read/write */
+/* image.h - pixel formats, plane layout and checks, BT.601 colour, PNM read/write */
 #ifndef FDX_IMAGE_H
 #define FDX_IMAGE_H
 
@@ -41,8 +41,8 @@ struct fdx_format_desc {
 	unsigned bpp[FDX_MAX_PLANES];  /* bytes per pixel of each plane */
 	unsigned hsub[FDX_MAX_PLANES]; /* plane width = image width / hsub */
 	unsigned vsub[FDX_MAX_PLANES]; /* plane rows = image height / vsub */
-	bool even_width;	       /* width must be even (chroma shared by pairs) */
-	bool even_height;	       /* height must be even (chroma shared by row pairs) */
+	bool even_width;	       /* width must be even (chroma of pixel pairs) */
+	bool even_height;	       /* height must be even (chroma of row pairs) */
 };
 
 /* The description of a format, or NULL for raw and unknown codes. */

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "channel.h"
@@ -15,7 +16,8 @@ static const char *const state_wants[] = {
 	[FDX_SS_HELLO] = "HELLO",    [FDX_SS_OBJECTS] = "OBJECT",
 	[FDX_SS_ACK] = "OBJECT_ACK", [FDX_SS_BYE] = "BYE",
 	[FDX_SS_BYE_REPLY] = "BYE",  [FDX_SS_DONE] = "nothing",
-	[FDX_SS_FAILED] = "nothing",
+	[FDX_SS_FAILED] = "nothing", [FDX_SS_FRAMES] = "READY or RELEASE",
+	[FDX_SS_STREAM_END] = "BYE",
 };
 
 void fdx_session_init(struct fdx_session *s, int fd, bool server,
@@ -111,8 +113,8 @@ static const char *recv_strerror(int err, unsigned max_fds, char *buf, size_t ca
  * Receive one message of type want (or ERROR). Everything the peer can get wrong is
  * checked here, and on any failure every fd that came with the message is closed.
  */
-static int recv_msg(struct fdx_session *s, unsigned want, struct fdx_msg *m, int *fds,
-		    unsigned *nfds)
+static int recv_msg2(struct fdx_session *s, unsigned want, unsigned want2,
+		     struct fdx_msg *m, int *fds, unsigned *nfds)
 {
 	uint8_t buf[FDX_MSG_MAX];
 	int tmp[FDX_MAX_PLANES];
@@ -187,16 +189,24 @@ static int recv_msg(struct fdx_session *s, unsigned want, struct fdx_msg *m, int
 		return fdx_session_fail(s, -ECONNABORTED, "peer reported an error: %s",
 					m->u.error.text);
 	}
-	if (m->hdr.type != want) {
+	if (m->hdr.type != want && (!want2 || m->hdr.type != want2)) {
 		fdx_close_fds(f, n_f);
-		return violation(s, -EPROTO, "unexpected %s while %s was expected",
-				 fdx_msg_type_name(m->hdr.type), fdx_msg_type_name(want));
+		return violation(s, -EPROTO, "unexpected %s while %s%s%s was expected",
+				 fdx_msg_type_name(m->hdr.type), fdx_msg_type_name(want),
+				 want2 ? " or " : "",
+				 want2 ? fdx_msg_type_name(want2) : "");
 	}
 	if (!fds)
 		fdx_close_fds(f, n_f); /* cannot happen: only OBJECT carries fds */
 	else if (nfds)
 		*nfds = n_f;
 	return 0;
+}
+
+static int recv_msg(struct fdx_session *s, unsigned want, struct fdx_msg *m, int *fds,
+		    unsigned *nfds)
+{
+	return recv_msg2(s, want, 0, m, fds, nfds);
 }
 
 static int bad_state(struct fdx_session *s, const char *what)
@@ -241,6 +251,20 @@ int fdx_session_handshake(struct fdx_session *s)
 	return 0;
 }
 
+/* The objects are in place: they are the ring of the stream that follows. */
+static int start_frames(struct fdx_session *s)
+{
+	s->nbuffers = s->next_index;
+	s->slots = calloc(s->nbuffers, sizeof(*s->slots));
+	if (!s->slots)
+		return fdx_session_fail(s, -ENOMEM,
+					"out of memory for a ring of %" PRIu32 " buffers",
+					s->nbuffers);
+	s->inflight = 0;
+	s->state = FDX_SS_FRAMES;
+	return 0;
+}
+
 int fdx_session_send_object(struct fdx_session *s, struct fdx_object *o, const int *fds,
 			    unsigned nfds, bool last)
 {
@@ -262,13 +286,21 @@ int fdx_session_send_object(struct fdx_session *s, struct fdx_object *o, const i
 		return fdx_session_fail(
 			s, -E2BIG, "consumer accepts at most %" PRIu32 " fds per message",
 			s->peer.max_fds);
+	if (last && s->want_stream && !(s->peer.caps & FDX_CAP_STREAM))
+		return fdx_session_fail(
+			s, -EOPNOTSUPP,
+			"consumer '%s' does not take streams (no STREAM capability)",
+			s->peer.name);
 	o->index = s->next_index;
 	m.u.object = *o;
 	m.hdr.flags = last ? FDX_HF_LAST : 0;
+	if (last && s->want_stream)
+		m.hdr.flags |= FDX_HF_STREAM;
 	r = send_msg(s, &m, fds, nfds);
 	if (r < 0)
 		return r;
 	s->last_sent = last;
+	s->stream = last && s->want_stream;
 	s->state = FDX_SS_ACK;
 	return 0;
 }
@@ -289,7 +321,10 @@ int fdx_session_recv_ack(struct fdx_session *s, struct fdx_object_ack *ack)
 				 m.u.ack.index, s->next_index);
 	*ack = m.u.ack;
 	s->next_index++;
-	s->state = s->last_sent ? FDX_SS_BYE : FDX_SS_OBJECTS;
+	if (!s->last_sent)
+		s->state = FDX_SS_OBJECTS;
+	else
+		return s->stream ? start_frames(s) : (s->state = FDX_SS_BYE, 0);
 	return 0;
 }
 
@@ -323,9 +358,17 @@ int fdx_session_recv_object(struct fdx_session *s, struct fdx_object *o, int *fd
 				 m.u.object.index, m.u.object.size, s->local.max_objects,
 				 s->local.max_size);
 	}
+	if ((m.hdr.flags & FDX_HF_STREAM) && !(s->local.caps & FDX_CAP_STREAM)) {
+		fdx_close_fds(fds, *nfds);
+		*nfds = 0;
+		return violation(s, -EPROTO,
+				 "a stream was announced, but this consumer does not take "
+				 "streams");
+	}
 	*o = m.u.object;
 	*last = m.hdr.flags & FDX_HF_LAST;
 	s->last_sent = *last;
+	s->stream = m.hdr.flags & FDX_HF_STREAM;
 	s->state = FDX_SS_ACK;
 	return 0;
 }
@@ -343,7 +386,10 @@ int fdx_session_send_ack(struct fdx_session *s, const struct fdx_object_ack *ack
 	if (r < 0)
 		return r;
 	s->next_index++;
-	s->state = s->last_sent ? FDX_SS_BYE : FDX_SS_OBJECTS;
+	if (!s->last_sent)
+		s->state = FDX_SS_OBJECTS;
+	else
+		return s->stream ? start_frames(s) : (s->state = FDX_SS_BYE, 0);
 	return 0;
 }
 
@@ -353,13 +399,21 @@ int fdx_session_send_bye(struct fdx_session *s, const struct fdx_bye *bye)
 	bool consumer = s->local.role == FDX_ROLE_CONSUMER;
 	int r;
 
-	if (s->state != (consumer ? FDX_SS_BYE : FDX_SS_BYE_REPLY))
+	if (s->stream && !consumer) {
+		/* a stream ends with the producer's BYE, once every buffer is back */
+		if (s->state != FDX_SS_FRAMES || s->inflight)
+			return bad_state(s, "BYE with buffers still out");
+	} else if (s->state != (consumer ? FDX_SS_BYE : FDX_SS_BYE_REPLY)) {
 		return bad_state(s, "BYE");
+	}
 	m.u.bye = *bye;
 	r = send_msg(s, &m, NULL, 0);
 	if (r < 0)
 		return r;
-	s->state = consumer ? FDX_SS_BYE_REPLY : FDX_SS_DONE;
+	if (s->stream)
+		s->state = consumer ? FDX_SS_DONE : FDX_SS_STREAM_END;
+	else
+		s->state = consumer ? FDX_SS_BYE_REPLY : FDX_SS_DONE;
 	return 0;
 }
 
@@ -369,14 +423,143 @@ int fdx_session_recv_bye(struct fdx_session *s, struct fdx_bye *bye)
 	bool consumer = s->local.role == FDX_ROLE_CONSUMER;
 	int r;
 
-	if (s->state != (consumer ? FDX_SS_BYE_REPLY : FDX_SS_BYE))
+	if (s->stream && !consumer) {
+		if (s->state != FDX_SS_STREAM_END)
+			return bad_state(s, "waiting for BYE");
+	} else if (s->state != (consumer ? FDX_SS_BYE_REPLY : FDX_SS_BYE)) {
 		return bad_state(s, "waiting for BYE");
+	}
 	r = recv_msg(s, FDX_MSG_BYE, &m, NULL, NULL);
 	if (r < 0)
 		return r;
 	*bye = m.u.bye;
-	s->state = consumer ? FDX_SS_DONE : FDX_SS_BYE_REPLY;
+	if (s->stream)
+		s->state = FDX_SS_DONE;
+	else
+		s->state = consumer ? FDX_SS_DONE : FDX_SS_BYE_REPLY;
 	return 0;
+}
+
+int fdx_session_send_ready(struct fdx_session *s, uint32_t buffer, uint64_t frame)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_READY };
+	int r;
+
+	if (s->state != FDX_SS_FRAMES || s->local.role != FDX_ROLE_PRODUCER)
+		return bad_state(s, "READY");
+	if (buffer >= s->nbuffers || s->slots[buffer].out)
+		return fdx_session_fail(
+			s, -EINVAL, "internal: READY for buffer %" PRIu32 ", which is %s",
+			buffer, buffer >= s->nbuffers ? "not in the ring" : "out");
+	m.u.ready.buffer = buffer;
+	m.u.ready.frame = frame;
+	r = send_msg(s, &m, NULL, 0);
+	if (r < 0)
+		return r;
+	s->slots[buffer].out = true;
+	s->slots[buffer].frame = frame;
+	s->inflight++;
+	return 0;
+}
+
+int fdx_session_recv_release(struct fdx_session *s, struct fdx_release *rel)
+{
+	const struct fdx_ring_slot *slot;
+	struct fdx_msg m;
+	int r;
+
+	if (s->state != FDX_SS_FRAMES || s->local.role != FDX_ROLE_PRODUCER)
+		return bad_state(s, "waiting for RELEASE");
+	r = recv_msg(s, FDX_MSG_RELEASE, &m, NULL, NULL);
+	if (r < 0)
+		return r;
+	*rel = m.u.release;
+	if (rel->buffer >= s->nbuffers)
+		return violation(s, -EPROTO,
+				 "RELEASE of buffer %" PRIu32 ", the ring has %" PRIu32,
+				 rel->buffer, s->nbuffers);
+	slot = &s->slots[rel->buffer];
+	if (!slot->out)
+		return violation(s, -EPROTO,
+				 "RELEASE of buffer %" PRIu32 ", which was not handed out",
+				 rel->buffer);
+	if (slot->frame != rel->frame)
+		return violation(s, -EPROTO,
+				 "RELEASE of buffer %" PRIu32 " for frame %" PRIu64
+				 ", it holds frame %" PRIu64,
+				 rel->buffer, rel->frame, slot->frame);
+	s->slots[rel->buffer].out = false;
+	s->inflight--;
+	return 0;
+}
+
+int fdx_session_recv_frame(struct fdx_session *s, struct fdx_ready *ready, bool *ended,
+			   struct fdx_bye *bye)
+{
+	struct fdx_msg m;
+	int r;
+
+	*ended = false;
+	if (s->state != FDX_SS_FRAMES || s->local.role != FDX_ROLE_CONSUMER)
+		return bad_state(s, "waiting for READY");
+	r = recv_msg2(s, FDX_MSG_READY, FDX_MSG_BYE, &m, NULL, NULL);
+	if (r < 0)
+		return r;
+	if (m.hdr.type == FDX_MSG_BYE) {
+		if (s->inflight)
+			return violation(s, -EPROTO,
+					 "BYE while this consumer still holds %" PRIu32
+					 " buffer%s",
+					 s->inflight, s->inflight == 1 ? "" : "s");
+		*bye = m.u.bye;
+		*ended = true;
+		s->state = FDX_SS_BYE;
+		return 0;
+	}
+	*ready = m.u.ready;
+	if (ready->buffer >= s->nbuffers)
+		return violation(s, -EPROTO,
+				 "READY for buffer %" PRIu32 ", the ring has %" PRIu32,
+				 ready->buffer, s->nbuffers);
+	if (s->slots[ready->buffer].out)
+		return violation(s, -EPROTO,
+				 "READY for buffer %" PRIu32 " (frame %" PRIu64
+				 ") before its RELEASE (frame %" PRIu64 ")",
+				 ready->buffer, ready->frame,
+				 s->slots[ready->buffer].frame);
+	s->slots[ready->buffer].out = true;
+	s->slots[ready->buffer].frame = ready->frame;
+	s->inflight++;
+	return 0;
+}
+
+int fdx_session_send_release(struct fdx_session *s, const struct fdx_release *rel)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_RELEASE };
+	int r;
+
+	if (s->state != FDX_SS_FRAMES || s->local.role != FDX_ROLE_CONSUMER)
+		return bad_state(s, "RELEASE");
+	if (rel->buffer >= s->nbuffers || !s->slots[rel->buffer].out)
+		return fdx_session_fail(s, -EINVAL,
+					"internal: RELEASE of buffer %" PRIu32
+					", which this consumer does not hold",
+					rel->buffer);
+	m.u.release = *rel;
+	m.u.release.frame = s->slots[rel->buffer].frame;
+	r = send_msg(s, &m, NULL, 0);
+	if (r < 0)
+		return r;
+	s->slots[rel->buffer].out = false;
+	s->inflight--;
+	return 0;
+}
+
+void fdx_session_cleanup(struct fdx_session *s)
+{
+	free(s->slots);
+	s->slots = NULL;
+	s->nbuffers = 0;
 }
 
 void fdx_session_send_error(struct fdx_session *s, uint32_t code, const char *text)

@@ -22,11 +22,13 @@
  */
 
 enum fdx_session_state {
-	FDX_SS_HELLO,	  /* nothing exchanged yet */
-	FDX_SS_OBJECTS,	  /* producer may send / consumer expects an OBJECT */
-	FDX_SS_ACK,	  /* an OBJECT is out, its ACK due */
-	FDX_SS_BYE,	  /* objects done: consumer sends BYE, producer expects it */
-	FDX_SS_BYE_REPLY, /* consumer awaits the producer's BYE / producer must send it */
+	FDX_SS_HELLO,	   /* nothing exchanged yet */
+	FDX_SS_OBJECTS,	   /* producer may send / consumer expects an OBJECT */
+	FDX_SS_ACK,	   /* an OBJECT is out, its ACK due */
+	FDX_SS_BYE,	   /* objects done: consumer sends BYE, producer expects it */
+	FDX_SS_BYE_REPLY,  /* consumer awaits the producer's BYE / producer must send it */
+	FDX_SS_FRAMES,	   /* stream: READY from the producer, RELEASE from the consumer */
+	FDX_SS_STREAM_END, /* producer ended the stream with BYE, awaits the consumer's */
 	FDX_SS_DONE,
 	FDX_SS_FAILED,
 };
@@ -49,7 +51,18 @@ struct fdx_session {
 	uint32_t peer_error; /* code of an ERROR the peer sent, 0 if none */
 	fdx_trace_fn trace;
 	void *trace_ctx;
+	bool want_stream;  /* producer: flag the last OBJECT with FDX_HF_STREAM */
+	bool stream;	   /* the object set is followed by a stream of frames */
+	uint32_t nbuffers; /* FRAMES: the ring, one buffer per object */
+	uint32_t inflight; /* FRAMES: buffers between READY and RELEASE */
+	struct fdx_ring_slot
+		*slots; /* FRAMES: per buffer; freed by fdx_session_cleanup() */
 	char err[256];
+};
+
+struct fdx_ring_slot {
+	bool out;	/* between READY and RELEASE */
+	uint64_t frame; /* the frame READY announced */
 };
 
 /* local.role says which machine runs; server says who greets first. */
@@ -77,6 +90,26 @@ int fdx_session_send_ack(struct fdx_session *s,
 /* Both: the closing BYEs, in the order described above. */
 int fdx_session_send_bye(struct fdx_session *s, const struct fdx_bye *bye) _must_check_;
 int fdx_session_recv_bye(struct fdx_session *s, struct fdx_bye *bye) _must_check_;
+
+/*
+ * The stream of frames (FDX_CAP_STREAM on both sides; the producer sets want_stream
+ * before its last OBJECT). Each object is a buffer of the ring. The producer sends
+ * READY(buffer, frame) for a buffer it holds and filled, the consumer answers
+ * RELEASE(buffer, frame, verdict) when done with it; a buffer is never announced twice
+ * before its RELEASE. The producer ends the stream with BYE once every buffer is back,
+ * and the consumer answers BYE.
+ */
+int fdx_session_send_ready(struct fdx_session *s, uint32_t buffer,
+			   uint64_t frame) _must_check_;
+int fdx_session_recv_release(struct fdx_session *s, struct fdx_release *rel) _must_check_;
+/* Consumer: the next READY, or the producer's BYE (*ended set) that ends the stream. */
+int fdx_session_recv_frame(struct fdx_session *s, struct fdx_ready *ready, bool *ended,
+			   struct fdx_bye *bye) _must_check_;
+int fdx_session_send_release(struct fdx_session *s,
+			     const struct fdx_release *rel) _must_check_;
+
+/* Free what the session allocated (the ring slots); the fd is the caller's. */
+void fdx_session_cleanup(struct fdx_session *s);
 
 /* Tell the peer why we give up (best effort) and mark the session failed. */
 void fdx_session_send_error(struct fdx_session *s, uint32_t code, const char *text);

@@ -1,0 +1,61 @@
+/* stream.h - the frame stream of serve and connect: loops, damage on purpose, reports */
+#ifndef FDX_STREAM_H
+#define FDX_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buffer.h"
+#include "codec.h"
+#include "session.h"
+#include "stats.h"
+
+struct json_object;
+
+/* --inject: what serve damages on purpose, a testing aid for consumers. */
+enum inject_kind {
+	INJECT_NONE,
+	INJECT_FLIP,  /* one byte inverted */
+	INJECT_STALE, /* another frame than the one announced */
+	INJECT_TORN,  /* the announced frame up to the middle, another after */
+};
+
+struct stream_opts {
+	uint64_t frames; /* how many, or 0 with a duration */
+	double duration; /* seconds, or 0 with a frame count */
+	bool fill;	 /* false: --no-fill, measure the handoff alone */
+	uint64_t seed;
+	unsigned inject; /* enum inject_kind, applied to frame `count` (the first reuse) */
+	uint64_t flip_offset;
+};
+
+/* One received object, mapped until the session ends; its planes' buffers. */
+struct received {
+	struct fdx_object obj;
+	struct fdx_buffer bufs[FDX_MAX_PLANES];
+};
+
+struct stream_report {
+	uint64_t frames, bytes, ok, mismatch, unchecked;
+	double seconds;
+	struct fdx_hist lat;   /* producer: READY->RELEASE; consumer: READY->RELEASE held */
+	long faults;	       /* minor + major page faults during the stream */
+	double verify_seconds; /* consumer with --verify */
+	uint64_t verify_bytes;
+	uint64_t first_bad_frame; /* first mismatching frame, if any */
+};
+
+/* Producer: stream over the ring bufs[0..n) of size bytes each; ends with the BYEs. */
+int stream_produce(struct fdx_session *s, const struct stream_opts *o,
+		   struct fdx_buffer *bufs, uint32_t n, uint64_t size,
+		   struct stream_report *rep);
+
+/* Consumer: answer READYs for the objects received until the producer's BYE. */
+int stream_consume(struct fdx_session *s, bool verify, struct received *objs, uint32_t n,
+		   struct stream_report *rep);
+
+/* "stream: 1000 frames in 0.52 s, ..." and the JSON object of a report. */
+void stream_print(const struct stream_report *rep, bool producer);
+struct json_object *stream_json(const struct stream_report *rep, bool producer);
+
+#endif
