@@ -110,7 +110,8 @@ static int judge(struct fdx_session *s, const struct connect_opts *o, struct rec
 	unsigned verdict = FDX_VERDICT_UNCHECKED;
 	char seals[64];
 
-	if (o->verify) {
+	/* a copy buffer holds nothing until the stream sends its first frame */
+	if (o->verify && h->obj.backend != FDX_BACKEND_COPY) {
 		double t0 = cli_now();
 
 		verdict = fdx_object_verify(&h->obj, h->bufs, &vr);
@@ -241,7 +242,7 @@ static int consume(const char *path, const struct connect_opts *o, struct json_o
 	uint64_t nofile = cli_raise_nofile();
 	struct fdx_hello hello = {
 		.role = FDX_ROLE_CONSUMER,
-		.caps = FDX_CAP_PATTERN | FDX_CAP_STREAM,
+		.caps = FDX_CAP_PATTERN | FDX_CAP_STREAM | FDX_CAP_COPY,
 		.pid = (uint32_t)getpid(),
 		.max_fds = FDX_MAX_PLANES,
 		/* every object stays open and mapped until BYE: what the fd limit allows */
@@ -306,7 +307,12 @@ static int consume(const char *path, const struct connect_opts *o, struct json_o
 		goto fail;
 	if (s.stream) {
 		/* the objects are the ring of a stream; its BYEs end the session */
-		r = stream_consume(&s, o->verify, held, (uint32_t)nheld, &srep);
+		/* a copy stream lands in the buffers we made for its objects */
+		for (size_t i = 0; s.copy && i < nheld && r >= 0; i++)
+			r = fdx_session_copy_target(&s, (uint32_t)i, held[i].bufs[0].map,
+						    held[i].bufs[0].length);
+		if (r >= 0)
+			r = stream_consume(&s, o->verify, held, (uint32_t)nheld, &srep);
 		streamed = true;
 		if (r < 0)
 			goto fail;

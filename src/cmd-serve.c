@@ -31,6 +31,7 @@ struct serve_opts {
 	uint64_t frames; /* --frames: stream this many through the ring */
 	double duration; /* --duration: or stream for this long */
 	int no_fill;	 /* --no-fill: stream without writing the buffers */
+	int copy;	 /* --copy: frames through the socket, the baseline of zero-copy */
 };
 
 struct client_report {
@@ -220,7 +221,15 @@ static int offer_one(struct fdx_session *s, const struct serve_opts *o, unsigned
 		return FDX_EXIT_SYSTEM;
 	}
 	fdx_object_raw(&obj, o->size, FDX_BACKEND_MEMFD, o->seed, i);
-	r = fdx_session_send_object(s, &obj, &b->fd, 1, i + 1 == o->count);
+	if (o->copy) {
+		/*
+		 * Nothing shared: the consumer makes its own buffer and the frames come as
+		 * DATA. The seed stays, for checking them; the object itself holds no
+		 * bytes.
+		 */
+		obj.backend = FDX_BACKEND_COPY;
+	}
+	r = fdx_session_send_object(s, &obj, &b->fd, o->copy ? 0 : 1, i + 1 == o->count);
 	if (r < 0) {
 		/* refused before sending (no STREAM capability, say): tell the consumer why
 		 */
@@ -241,7 +250,7 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 {
 	struct fdx_hello hello = {
 		.role = FDX_ROLE_PRODUCER,
-		.caps = FDX_CAP_PATTERN | FDX_CAP_STREAM,
+		.caps = FDX_CAP_PATTERN | FDX_CAP_STREAM | FDX_CAP_COPY,
 		.pid = (uint32_t)getpid(),
 		.max_fds = FDX_MAX_PLANES,
 		.max_objects = 1, /* a producer takes none; 0 is not a valid limit */
@@ -308,6 +317,7 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 			.frames = o->frames,
 			.duration = o->duration,
 			.fill = !o->no_fill,
+			.copy = o->copy,
 			.seed = o->seed,
 			.inject = o->inject,
 			.flip_offset = o->flip_offset,
@@ -494,6 +504,10 @@ static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 		cli_err("--duration: give more than 0 seconds");
 		return -EINVAL;
 	}
+	if (o->copy && !streaming(o)) {
+		cli_err("--copy needs a stream (--frames or --duration)");
+		return -EINVAL;
+	}
 	if (o->no_fill && !streaming(o)) {
 		cli_err("--no-fill needs a stream (--frames or --duration)");
 		return -EINVAL;
@@ -533,6 +547,10 @@ static int serve_main(int argc, const char **argv)
 		  "then stream N frames through the buffers (READY/RELEASE)", "N" },
 		{ "duration", 'd', POPT_ARG_STRING, &duration_s, 0, "or stream for SECONDS",
 		  "SECONDS" },
+		{ "copy", '\0', POPT_ARG_NONE, &o.copy, 0,
+		  "send the frames' bytes through the socket instead of fds: the baseline that "
+		  "zero-copy is measured against",
+		  NULL },
 		{ "no-fill", '\0', POPT_ARG_NONE, &o.no_fill, 0,
 		  "stream without writing the buffers: the handoff alone", NULL },
 		{ "inject", '\0', POPT_ARG_STRING, &inject_s, 0,

@@ -166,7 +166,9 @@ int stream_produce(struct fdx_session *s, const struct stream_opts *o,
 			 * now */
 			fill_frame(o, &bufs[b], f, o->inject != INJECT_NONE && f == n);
 			sent[b] = now_ns();
-			r = fdx_session_send_ready(s, b, f);
+			r = o->copy ? fdx_session_send_data(s, b, bufs[b].map, size) : 0;
+			if (r >= 0)
+				r = fdx_session_send_ready(s, b, f);
 			if (r < 0)
 				goto out;
 			f++;

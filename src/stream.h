@@ -24,6 +24,7 @@ struct stream_opts {
 	uint64_t frames; /* how many, or 0 with a duration */
 	double duration; /* seconds, or 0 with a frame count */
 	bool fill;	 /* false: --no-fill, measure the handoff alone */
+	bool copy;	 /* send each frame's bytes as DATA (the copying baseline) */
 	uint64_t seed;
 	unsigned inject; /* enum inject_kind, applied to frame `count` (the first reuse) */
 	uint64_t flip_offset;

@@ -85,6 +85,7 @@ done <<'LIST'
 --frames 4 --inject torn|give --frames more than 4
 --frames 0|--frames: '0' is out of range
 --duration soon|--duration: 'soon' is not a number of seconds
+--copy|--copy needs a stream
 LIST
 pass "stream usage errors"
 
@@ -121,3 +122,29 @@ has serve err "^fdx serve: client 1: consumer 'raw-consumer' does not take strea
 grep -q "^ERROR 3: consumer 'raw-consumer' does not take streams" "$T/peer.out" ||
 	fail "the consumer was not told: $(cat "$T/peer.out")"
 pass "a consumer that cannot stream gets an ERROR"
+
+# 9. --copy: the same stream, the bytes through the socket into the consumer's own memory
+# (300 KiB frames: DATA records of 128 KiB and a shorter last one)
+# (faults: none per frame; a sanitizer build touches shadow pages once per buffer)
+bg serve serve --copy --frames 300 --size 300K --json
+run conn 0 connect --verify --json
+reap serve "$BG" 0
+jq -e '.exit == 0 and .stream.frames == 300 and .stream.ok == 300 and .stream.mismatch == 0
+	and .objects[0].backend == "copy" and .objects[0].seals == []
+	and .objects[0].verdict == "unchecked" and .stream.page_faults < 100' "$T/conn.out" >/dev/null ||
+	fail "--copy stream: $(jq -c '{stream, o: .objects[0]}' "$T/conn.out")"
+jq -e '.clients[0].stream.ok == 300' "$T/serve.out" >/dev/null || fail "--copy on serve"
+pass "--copy stream verified"
+
+bg serve serve --copy --frames 10 --inject stale
+run conn 1 connect --verify
+reap serve "$BG" 1
+has conn err "frame 4 in buffer 0 .*; stale: it holds frame 0, not frame 4$"
+pass "--copy carries damage like zero-copy does"
+
+bg serve serve --copy --frames 10 --count 2 --size 4K
+"$RAW_PEER" --consumer "$XDG_RUNTIME_DIR/fdx.sock" ack-all >"$T/peer.out" 2>"$T/peer.err" ||
+	fail "raw-peer ack-all: $(cat "$T/peer.err")"
+reap serve "$BG" 3
+has serve err "^fdx serve: client 1: consumer 'raw-consumer' does not take streams"
+pass "--copy to a consumer that cannot take it"

@@ -1296,10 +1296,130 @@ START_TEST(names_and_strerror)
 }
 END_TEST
 
+/* ---- DATA and copy objects (the --copy baseline) ---- */
+
+/* A DATA record: header and head from the encoder, then n bytes of value v. */
+static size_t data_record(uint8_t *buf, uint32_t buffer, uint64_t offset, uint32_t n,
+			  uint8_t v)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_DATA, .hdr.seq = 9 };
+	int h;
+
+	m.u.data.buffer = buffer;
+	m.u.data.offset = offset;
+	m.u.data.len = n;
+	h = fdx_msg_encode(&m, buf, FDX_HDR_SIZE + FDX_DATA_HEAD);
+	ck_assert_int_eq(h, FDX_HDR_SIZE + FDX_DATA_HEAD);
+	memset(buf + h, v, n);
+	return (size_t)h + n;
+}
+
+START_TEST(data_round_trip)
+{
+	static uint8_t buf[FDX_HDR_SIZE + FDX_DATA_HEAD + FDX_DATA_MAX];
+	static const uint32_t sizes[] = { 1, 7, 4096, FDX_DATA_MAX };
+	struct fdx_msg m;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = data_record(buf, 3, 1u << 20, sizes[i], 0x5a);
+
+		/* whole, as fdx_msg_decode sees a record */
+		ck_assert_int_eq(fdx_msg_decode(buf, n, 0, &m), 0);
+		ck_assert_uint_eq(m.hdr.type, FDX_MSG_DATA);
+		ck_assert_uint_eq(m.hdr.length, FDX_DATA_HEAD + sizes[i]);
+		ck_assert_uint_eq(m.u.data.buffer, 3);
+		ck_assert_uint_eq(m.u.data.offset, 1u << 20);
+		ck_assert_uint_eq(m.u.data.len, sizes[i]);
+		ck_assert_ptr_eq(m.u.data.bytes, buf + FDX_HDR_SIZE + FDX_DATA_HEAD);
+		/* in two parts, as a consumer receives it into its own memory */
+		ck_assert_int_eq(fdx_data_decode(buf, n, 0, &m), 0);
+		ck_assert_uint_eq(m.u.data.len, sizes[i]);
+		ck_assert_ptr_null(m.u.data.bytes);
+	}
+}
+END_TEST
+
+START_TEST(data_rejects)
+{
+	static uint8_t buf[FDX_HDR_SIZE + FDX_DATA_HEAD + FDX_DATA_MAX + 8];
+	struct fdx_msg m = { .hdr.type = FDX_MSG_DATA };
+	size_t n;
+
+	/* the encoder refuses empty and oversized DATA */
+	m.u.data.len = 0;
+	ck_assert_int_eq(fdx_msg_encode(&m, buf, sizeof(buf)), -EINVAL);
+	m.u.data.len = FDX_DATA_MAX + 1;
+	ck_assert_int_eq(fdx_msg_encode(&m, buf, sizeof(buf)), -EINVAL);
+
+	/* no bytes after the head */
+	n = data_record(buf, 0, 0, 1, 0);
+	tc_put32(buf, 12, FDX_DATA_HEAD);
+	ck_assert_int_eq(fdx_msg_decode(buf, n - 1, 0, &m), -EMSGSIZE);
+	/* more than FDX_DATA_MAX */
+	n = data_record(buf, 0, 0, FDX_DATA_MAX, 0);
+	tc_put32(buf, 12, FDX_DATA_HEAD + FDX_DATA_MAX + 1);
+	ck_assert_int_eq(fdx_msg_decode(buf, n + 1, 0, &m), -EMSGSIZE);
+	/* length that disagrees with the record, either way */
+	n = data_record(buf, 0, 0, 100, 0);
+	ck_assert_int_eq(fdx_msg_decode(buf, n - 1, 0, &m), -EMSGSIZE);
+	ck_assert_int_eq(fdx_data_decode(buf, n + 1, 0, &m), -EMSGSIZE);
+	/* reserved field, fds, flags */
+	n = data_record(buf, 0, 0, 100, 0);
+	tc_put32(buf, FDX_HDR_SIZE + 4, 1);
+	ck_assert_int_eq(fdx_msg_decode(buf, n, 0, &m), -EPROTO);
+	n = data_record(buf, 0, 0, 100, 0);
+	ck_assert_int_eq(fdx_msg_decode(buf, n, 1, &m), -EBADFD);
+	tc_put16(buf, 8, FDX_HF_LAST);
+	ck_assert_int_eq(fdx_msg_decode(buf, n, 0, &m), -EPROTO);
+	/* fdx_data_decode is for DATA only */
+	n = wire_of(&(struct fdx_msg){ .hdr.type = FDX_MSG_BYE }, buf);
+	ck_assert_int_eq(fdx_data_decode(buf, n, 0, &m), -ENOMSG);
+}
+END_TEST
+
+/* A copy object has no fd and one raw plane from offset 0; with an fd it is refused. */
+START_TEST(copy_objects)
+{
+	struct fdx_msg m = sample_object1();
+	uint8_t buf[WIRE_CAP];
+	struct fdx_msg out;
+	size_t n;
+
+	m.u.object.backend = FDX_BACKEND_COPY;
+	m.hdr.nfds = 0;
+	n = wire_of(&m, buf);
+	ck_assert_int_eq(fdx_msg_decode(buf, n, 0, &out), 0);
+	ck_assert_uint_eq(out.u.object.backend, FDX_BACKEND_COPY);
+	ck_assert_str_eq(fdx_backend_name(FDX_BACKEND_COPY), "copy");
+
+	m.hdr.nfds = 1;
+	n = wire_of(&m, buf);
+	ck_assert_int_eq(fdx_msg_decode(buf, n, 1, &out), -EBADFD);
+
+	m.hdr.nfds = 0;
+	m.u.object.planes[0].offset = 8;
+	m.u.object.size = m.u.object.planes[0].size;
+	n = wire_of(&m, buf);
+	ck_assert_int_eq(fdx_msg_decode(buf, n, 0, &out), -EPROTO);
+
+	/* an fd buffer without its fd is still refused */
+	m = sample_object1();
+	m.hdr.nfds = 0;
+	n = wire_of(&m, buf);
+	ck_assert_int_eq(fdx_msg_decode(buf, n, 0, &out), -EBADFD);
+}
+END_TEST
+
 static Suite *codec_suite(void)
 {
 	Suite *s = suite_create("codec");
 	TCase *tc;
+
+	tc = tc_case("data");
+	tcase_add_test(tc, data_round_trip);
+	tcase_add_test(tc, data_rejects);
+	tcase_add_test(tc, copy_objects);
+	suite_add_tcase(s, tc);
 
 	tc = tc_case("fixture");
 	tcase_add_test(tc, fixture_counts_fds);

@@ -1500,6 +1500,219 @@ START_TEST(stream_needs_capability)
 }
 END_TEST
 
+/* ---- copy streams: DATA into the consumer's own memory ---- */
+
+#define COPY_SIZE 4096u
+
+static void raw_data(int fd, uint32_t seq, uint32_t buffer, uint64_t offset, uint32_t len,
+		     uint8_t value, int attach_fd)
+{
+	static uint8_t buf[FDX_HDR_SIZE + FDX_DATA_HEAD + COPY_SIZE + 64];
+	struct fdx_msg m = { .hdr.type = FDX_MSG_DATA, .hdr.seq = seq };
+	int n;
+
+	m.u.data.buffer = buffer;
+	m.u.data.offset = offset;
+	m.u.data.len = len;
+	m.hdr.nfds = attach_fd >= 0 ? 1 : 0;
+	n = fdx_msg_encode(&m, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	memset(buf + n, value, len);
+	ck_assert_int_eq(tc_send_raw(fd, buf, (size_t)n + len,
+				     attach_fd >= 0 ? &attach_fd : NULL,
+				     attach_fd >= 0 ? 1 : 0),
+			 (ssize_t)(n + len));
+}
+
+/*
+ * A consumer (STREAM|COPY) that took two copy objects of COPY_SIZE bytes from a raw
+ * producer and points the stream at mem[2]: in the frame phase, raw seq next is 3.
+ */
+static void consumer_in_copy_stream(int sv[2], struct fdx_session *s, uint8_t *mem[2])
+{
+	struct fdx_hello h = hello_of(FDX_ROLE_CONSUMER, "test-consumer");
+	struct fdx_object_ack ack = { .first_mismatch = FDX_NO_OFFSET };
+	struct fdx_object o;
+	int fds[FDX_MAX_PLANES];
+	unsigned nfds;
+	bool last;
+
+	h.caps |= FDX_CAP_STREAM | FDX_CAP_COPY;
+	pair(sv);
+	fdx_session_init(s, sv[0], false, &h);
+	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
+	for (uint32_t i = 0; i < 2; i++) {
+		struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT, .hdr.seq = 1 + i };
+
+		fdx_object_raw(&m.u.object, COPY_SIZE, FDX_BACKEND_COPY, SEED, i);
+		m.u.object.index = i;
+		m.hdr.flags = i == 1 ? FDX_HF_LAST | FDX_HF_STREAM : 0;
+		raw_send(sv[1], &m, NULL, 0);
+	}
+	ck_assert_int_eq(fdx_session_handshake(s), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(fdx_session_recv_object(s, &o, fds, &nfds, &last), 0);
+		ck_assert_uint_eq(nfds, 0);
+		ck_assert_uint_eq(o.backend, FDX_BACKEND_COPY);
+		ck_assert_int_eq(fdx_session_send_ack(s, &ack), 0);
+	}
+	ck_assert(s->copy && s->stream);
+	for (uint32_t i = 0; i < 2; i++) {
+		mem[i] = calloc(1, COPY_SIZE);
+		ck_assert_int_eq(fdx_session_copy_target(s, i, mem[i], COPY_SIZE), 0);
+	}
+	for (int i = 0; i < 3; i++)
+		raw_recv(sv[1]); /* HELLO and the ACKs */
+}
+
+static void end_copy_test(int sv[2], struct fdx_session *s, uint8_t *mem[2])
+{
+	free(mem[0]);
+	free(mem[1]);
+	end_stream_test(sv, s);
+}
+
+START_TEST(copy_stream_round)
+{
+	struct fdx_session s;
+	struct fdx_ready ready;
+	struct fdx_release rel = { .verdict = FDX_VERDICT_OK };
+	struct fdx_bye theirs;
+	uint8_t *mem[2];
+	bool ended;
+	int sv[2];
+
+	consumer_in_copy_stream(sv, &s, mem);
+	raw_data(sv[1], 3, 0, 0, COPY_SIZE, 0xab, -1);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 4, 0, 5);
+	ck_assert_int_eq(fdx_session_recv_frame(&s, &ready, &ended, &theirs), 0);
+	ck_assert_uint_eq(ready.buffer, 0);
+	ck_assert_uint_eq(mem[0][0], 0xab);
+	ck_assert_uint_eq(mem[0][COPY_SIZE - 1], 0xab);
+	ck_assert_uint_eq(mem[1][0], 0);
+	rel.buffer = 0;
+	ck_assert_int_eq(fdx_session_send_release(&s, &rel), 0);
+	/* the next frame of the same buffer, in two pieces */
+	raw_data(sv[1], 5, 0, 0, COPY_SIZE / 2, 0x11, -1);
+	raw_data(sv[1], 6, 0, COPY_SIZE / 2, COPY_SIZE / 2, 0x22, -1);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 7, 0, 6);
+	ck_assert_int_eq(fdx_session_recv_frame(&s, &ready, &ended, &theirs), 0);
+	ck_assert_uint_eq(ready.frame, 6);
+	ck_assert_uint_eq(mem[0][0], 0x11);
+	ck_assert_uint_eq(mem[0][COPY_SIZE - 1], 0x22);
+	end_copy_test(sv, &s, mem);
+}
+END_TEST
+
+START_TEST(copy_stream_refuses)
+{
+	struct fdx_session s;
+	struct fdx_ready ready;
+	struct fdx_bye theirs;
+	uint8_t *mem[2];
+	bool ended;
+	int sv[2], fd;
+
+	/* not from the start of the buffer */
+	consumer_in_copy_stream(sv, &s, mem);
+	raw_data(sv[1], 3, 0, 100, 10, 0, -1);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs),
+		      "DATA at 100");
+	ck_assert_ptr_nonnull(strstr(fdx_session_error(&s), "expected from 0"));
+	end_copy_test(sv, &s, mem);
+
+	/* past the end of the buffer */
+	consumer_in_copy_stream(sv, &s, mem);
+	raw_data(sv[1], 3, 1, 0, COPY_SIZE, 0, -1);
+	raw_data(sv[1], 4, 1, COPY_SIZE, 1, 0, -1);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs),
+		      "DATA past end");
+	end_copy_test(sv, &s, mem);
+
+	/* READY before the buffer is complete */
+	consumer_in_copy_stream(sv, &s, mem);
+	raw_data(sv[1], 3, 0, 0, 100, 0, -1);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 4, 0, 1);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs),
+		      "early READY");
+	ck_assert_ptr_nonnull(strstr(fdx_session_error(&s), "after 100 of its 4096 bytes"));
+	end_copy_test(sv, &s, mem);
+
+	/* into a buffer the consumer holds: the producer writing under the reader */
+	consumer_in_copy_stream(sv, &s, mem);
+	raw_data(sv[1], 3, 0, 0, COPY_SIZE, 0, -1);
+	raw_frame_msg(sv[1], FDX_MSG_READY, 4, 0, 1);
+	raw_data(sv[1], 5, 0, 0, 10, 0, -1);
+	ck_assert_int_eq(fdx_session_recv_frame(&s, &ready, &ended, &theirs), 0);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs), "DATA held");
+	ck_assert_ptr_nonnull(strstr(fdx_session_error(&s), "which this consumer holds"));
+	end_copy_test(sv, &s, mem);
+
+	/* the stream ends with a frame's bytes half sent and never announced */
+	consumer_in_copy_stream(sv, &s, mem);
+	raw_data(sv[1], 3, 1, 0, 100, 0, -1);
+	raw_bye_frames(sv[1], 4, 0);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs),
+		      "BYE mid-frame");
+	ck_assert_ptr_nonnull(strstr(fdx_session_error(&s), "that no READY followed"));
+	end_copy_test(sv, &s, mem);
+
+	/* outside the ring */
+	consumer_in_copy_stream(sv, &s, mem);
+	raw_data(sv[1], 3, 2, 0, 10, 0, -1);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs),
+		      "DATA buffer 2");
+	end_copy_test(sv, &s, mem);
+
+	/* with an fd: refused, and the fd does not stay (the fixture counts) */
+	consumer_in_copy_stream(sv, &s, mem);
+	fd = tc_memfd("fdx-stowaway", 4096);
+	raw_data(sv[1], 3, 0, 0, 10, 0, fd);
+	close(fd);
+	expect_failed(&s, fdx_session_recv_frame(&s, &ready, &ended, &theirs), "DATA + fd");
+	end_copy_test(sv, &s, mem);
+}
+END_TEST
+
+/* Copy objects need the COPY capability on the other side. */
+START_TEST(copy_needs_capability)
+{
+	struct fdx_session s;
+	struct fdx_object o;
+	struct fdx_hello h = hello_of(FDX_ROLE_PRODUCER, "test-producer");
+	int sv[2], fds[FDX_MAX_PLANES];
+	unsigned nfds = 99;
+	bool last;
+
+	pair(sv);
+	fdx_session_init(&s, sv[0], true, &h);
+	raw_hello(sv[1], 0, FDX_ROLE_CONSUMER);
+	ck_assert_int_eq(fdx_session_handshake(&s), 0);
+	fdx_object_raw(&o, 4096, FDX_BACKEND_COPY, SEED, 0);
+	ck_assert_int_eq(fdx_session_send_object(&s, &o, NULL, 0, true), -EOPNOTSUPP);
+	ck_assert_ptr_nonnull(strstr(fdx_session_error(&s), "COPY"));
+	close(sv[0]);
+	close(sv[1]);
+
+	/* a consumer without it refuses a copy object */
+	pair(sv);
+	consumer_on(&s, sv[0]);
+	raw_hello(sv[1], 0, FDX_ROLE_PRODUCER);
+	{
+		struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT, .hdr.seq = 1 };
+
+		fdx_object_raw(&m.u.object, 4096, FDX_BACKEND_COPY, SEED, 0);
+		m.hdr.flags = FDX_HF_LAST;
+		raw_send(sv[1], &m, NULL, 0);
+	}
+	ck_assert_int_eq(fdx_session_handshake(&s), 0);
+	expect_failed(&s, fdx_session_recv_object(&s, &o, fds, &nfds, &last),
+		      "copy object");
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
@@ -1512,6 +1725,9 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, stream_producer_round);
 	tcase_add_test(tc, stream_producer_refuses);
 	tcase_add_test(tc, stream_needs_capability);
+	tcase_add_test(tc, copy_stream_round);
+	tcase_add_test(tc, copy_stream_refuses);
+	tcase_add_test(tc, copy_needs_capability);
 	suite_add_tcase(s, tc);
 
 	tc = tc_case("exchange");

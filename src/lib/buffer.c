@@ -88,6 +88,29 @@ fail:
 	return r;
 }
 
+int fdx_buffer_anon(struct fdx_buffer *b, uint64_t size)
+{
+	void *p;
+
+	buffer_clear(b);
+	if (size == 0)
+		return -EINVAL;
+	if (size > SIZE_MAX)
+		return -EFBIG;
+	p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	b->map_base = p;
+	b->map_len = (size_t)size;
+	b->map = p;
+	b->length = size;
+	b->file_size = size;
+	b->backend = FDX_BACKEND_COPY;
+	b->writable = true;
+	return 0;
+}
+
 int fdx_buffer_seal(struct fdx_buffer *b)
 {
 	/* F_SEAL_SEAL goes last: after it, not even we could add the others */

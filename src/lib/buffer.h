@@ -45,6 +45,12 @@ enum fdx_buffer_flags {
 int fdx_buffer_create(struct fdx_buffer *b, const char *name, uint64_t size,
 		      unsigned flags);
 
+/*
+ * Private memory of size bytes, no fd, mapped read-write and prefaulted: what a consumer
+ * of a copy stream receives frames into.
+ */
+int fdx_buffer_anon(struct fdx_buffer *b, uint64_t size);
+
 /* Add FDX_SEALS_PRODUCER; F_SEAL_SEAL last so the consumer cannot add any. */
 int fdx_buffer_seal(struct fdx_buffer *b);
 

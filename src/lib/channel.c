@@ -345,3 +345,74 @@ ssize_t fdx_channel_recv(int fd, void *buf, size_t cap, int *fds, unsigned max_f
 	*nfds = got;
 	return n;
 }
+
+int fdx_channel_sendv(int fd, const void *head, size_t headlen, const void *data,
+		      size_t datalen)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)head, .iov_len = headlen },
+		{ .iov_base = (void *)data, .iov_len = datalen },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	do
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == headlen + datalen ? 0 : -EIO;
+}
+
+ssize_t fdx_channel_peek(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	/* MSG_TRUNC: the record's whole length, though only len bytes are copied */
+	do
+		n = recv(fd, buf, len, MSG_PEEK | MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t fdx_channel_recv_into(int fd, void *head, size_t headlen, void *data,
+			      size_t datalen)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * FDX_MAX_PLANES)];
+	} ctl;
+	struct iovec iov[2] = {
+		{ .iov_base = head, .iov_len = headlen },
+		{ .iov_base = data, .iov_len = datalen },
+	};
+	struct msghdr msg = { .msg_iov = iov,
+			      .msg_iovlen = 2,
+			      .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	bool fds = false;
+	ssize_t n;
+
+	do
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* DATA never carries fds: whatever came is closed and the record refused */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			close(v);
+			fds = true;
+		}
+	}
+	if (fds || (msg.msg_flags & MSG_CTRUNC))
+		return -ENOBUFS;
+	if ((msg.msg_flags & MSG_TRUNC) || (size_t)n != headlen + datalen)
+		return -EMSGSIZE;
+	return n;
+}

@@ -52,6 +52,19 @@ int fdx_channel_send(int fd, const void *buf, size_t len, const int *fds, unsign
 ssize_t fdx_channel_recv(int fd, void *buf, size_t cap, int *fds, unsigned max_fds,
 			 unsigned *nfds);
 
+/*
+ * Copy streams (DATA). Send head and data as one record, no fds. Peek at the first len
+ * bytes of the next record without taking it, and without a control buffer (peeking
+ * with one would install the fds twice); returns the record's full length. Receive the
+ * next record as head then data, refusing any fd (-ENOBUFS, all closed) and records of
+ * another length (-EMSGSIZE).
+ */
+int fdx_channel_sendv(int fd, const void *head, size_t headlen, const void *data,
+		      size_t datalen);
+ssize_t fdx_channel_peek(int fd, void *buf, size_t len);
+ssize_t fdx_channel_recv_into(int fd, void *head, size_t headlen, void *data,
+			      size_t datalen);
+
 /* Close every fd of an array and set the slots to -1. */
 void fdx_close_fds(int *fds, unsigned n);
 

@@ -26,6 +26,7 @@
  * RELEASE (16):    0 u32 buffer, 4 u32 verdict, 8 u64 frame
  * BYE (32):        0 u64 objects, 8 u64 frames, 16 u64 bytes, 24 u64 mismatches
  * ERROR (128):     0 u32 code, 4 u32 rsv, 8 char text[120]
+ * DATA (16 + n):   0 u32 buffer, 4 u32 rsv, 8 u64 offset, 16 u8 bytes[n], 1 <= n <= 128 KiB
  */
 
 #define HELLO_SIZE   96u
@@ -41,7 +42,7 @@ static const size_t payload_sizes[FDX_MSG_TYPE_MAX + 1] = {
 	[FDX_MSG_HELLO] = HELLO_SIZE,	  [FDX_MSG_OBJECT] = OBJECT_SIZE,
 	[FDX_MSG_OBJECT_ACK] = ACK_SIZE,  [FDX_MSG_READY] = READY_SIZE,
 	[FDX_MSG_RELEASE] = RELEASE_SIZE, [FDX_MSG_BYE] = BYE_SIZE,
-	[FDX_MSG_ERROR] = ERROR_SIZE,
+	[FDX_MSG_ERROR] = ERROR_SIZE,	  [FDX_MSG_DATA] = FDX_DATA_HEAD,
 };
 
 size_t fdx_msg_payload_size(unsigned type)
@@ -133,7 +134,9 @@ int fdx_hdr_decode(const void *buf, size_t len, struct fdx_hdr *h)
 		return -EPROTONOSUPPORT;
 	if (get32(p, 20) != 0)
 		return -EPROTO;
-	if (h->length > FDX_MAX_PAYLOAD)
+	/* only DATA carries more than a small fixed payload */
+	if (h->length >
+	    (h->type == FDX_MSG_DATA ? FDX_DATA_HEAD + FDX_DATA_MAX : FDX_MAX_PAYLOAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -178,8 +181,15 @@ static int check_object(const struct fdx_object *o, unsigned nfds)
 		return -EPROTO;
 	if (o->nplanes < 1 || o->nplanes > FDX_MAX_PLANES)
 		return -EPROTO;
-	if (nfds < 1 || nfds > o->nplanes)
+	if (o->backend == FDX_BACKEND_COPY) {
+		/* the consumer's own memory: no fd, one raw plane that starts at 0 */
+		if (nfds != 0)
+			return -EBADFD;
+		if (o->kind != FDX_KIND_RAW || o->planes[0].offset || o->planes[0].fd_index)
+			return -EPROTO;
+	} else if (nfds < 1 || nfds > o->nplanes) {
 		return -EBADFD;
+	}
 	if (o->kind == FDX_KIND_RAW &&
 	    (o->nplanes != 1 || o->format || o->width || o->height || o->planes[0].stride ||
 	     o->planes[0].width || o->planes[0].height))
@@ -189,7 +199,7 @@ static int check_object(const struct fdx_object *o, unsigned nfds)
 		const struct fdx_plane *pl = &o->planes[i];
 		uint64_t end;
 
-		if (pl->fd_index >= nfds)
+		if (o->backend != FDX_BACKEND_COPY && pl->fd_index >= nfds)
 			return -EBADFD;
 		used |= 1u << pl->fd_index;
 		if (pl->size == 0 || fdx_add_overflow(pl->offset, pl->size, &end))
@@ -204,7 +214,7 @@ static int check_object(const struct fdx_object *o, unsigned nfds)
 				return -EPROTO;
 		}
 	}
-	if (used != (1u << nfds) - 1)
+	if (o->backend != FDX_BACKEND_COPY && used != (1u << nfds) - 1)
 		return -EBADFD;
 	if (total != o->size)
 		return -EPROTO;
@@ -263,7 +273,12 @@ static int decode_ack(const uint8_t *p, struct fdx_object_ack *a)
 	return 0;
 }
 
-int fdx_msg_decode(const void *buf, size_t len, unsigned nfds_received, struct fdx_msg *m)
+/*
+ * avail bytes of a record of len bytes are at buf: all of them, except for DATA received
+ * in two parts, where only the header and head are.
+ */
+static int decode(const void *buf, size_t avail, size_t len, unsigned nfds_received,
+		  struct fdx_msg *m)
 {
 	const uint8_t *p = buf;
 	const uint8_t *pl = p + FDX_HDR_SIZE;
@@ -271,7 +286,7 @@ int fdx_msg_decode(const void *buf, size_t len, unsigned nfds_received, struct f
 	int r;
 
 	memset(m, 0, sizeof(*m));
-	r = fdx_hdr_decode(buf, len, &m->hdr);
+	r = fdx_hdr_decode(buf, avail, &m->hdr);
 	if (r < 0)
 		return r;
 	if ((size_t)m->hdr.length != len - FDX_HDR_SIZE)
@@ -281,10 +296,15 @@ int fdx_msg_decode(const void *buf, size_t len, unsigned nfds_received, struct f
 	if (m->hdr.type < 1 || m->hdr.type > FDX_MSG_TYPE_MAX)
 		return -ENOMSG;
 	want = payload_sizes[m->hdr.type];
-	/* a newer minor version may append fields we do not know; same or older may not */
-	if (m->hdr.version_minor > FDX_PROTO_MINOR ? m->hdr.length < want
-						   : m->hdr.length != want)
+	if (m->hdr.type == FDX_MSG_DATA) {
+		if (m->hdr.length <= want || avail < FDX_HDR_SIZE + want)
+			return -EMSGSIZE;
+	} else if (avail != len ||
+		   /* a newer minor version may append fields we do not know; older not */
+		   (m->hdr.version_minor > FDX_PROTO_MINOR ? m->hdr.length < want
+							   : m->hdr.length != want)) {
 		return -EMSGSIZE;
+	}
 	if (m->hdr.flags & ~FDX_HF_KNOWN)
 		return -EPROTO;
 	if ((m->hdr.flags & FDX_HF_LAST) && m->hdr.type != FDX_MSG_OBJECT)
@@ -322,8 +342,39 @@ int fdx_msg_decode(const void *buf, size_t len, unsigned nfds_received, struct f
 		if (get32(pl, 4))
 			return -EPROTO;
 		return get_str(pl, 8, m->u.error.text, FDX_ERRTEXT_MAX);
+	case FDX_MSG_DATA:
+		m->u.data.buffer = get32(pl, 0);
+		m->u.data.offset = get64(pl, 8);
+		m->u.data.len = m->hdr.length - FDX_DATA_HEAD;
+		m->u.data.bytes = avail == len ? pl + FDX_DATA_HEAD : NULL;
+		if (get32(pl, 4))
+			return -EPROTO;
+		return 0;
 	}
 	return -ENOMSG;
+}
+
+int fdx_msg_decode(const void *buf, size_t len, unsigned nfds_received, struct fdx_msg *m)
+{
+	return decode(buf, len, len, nfds_received, m);
+}
+
+int fdx_data_decode(const void *head, size_t record_len, unsigned nfds_received,
+		    struct fdx_msg *m)
+{
+	size_t avail = FDX_HDR_SIZE + FDX_DATA_HEAD;
+	struct fdx_hdr h;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	r = fdx_hdr_decode(head, record_len < avail ? record_len : avail, &h);
+	if (r < 0)
+		return r;
+	if (h.type != FDX_MSG_DATA)
+		return -ENOMSG;
+	if (record_len < avail)
+		return -EMSGSIZE;
+	return decode(head, avail, record_len, nfds_received, m);
 }
 
 static void encode_object(uint8_t *p, const struct fdx_object *o)
@@ -361,12 +412,16 @@ int fdx_msg_encode(struct fdx_msg *m, void *buf, size_t cap)
 
 	if (plen == 0)
 		return -EINVAL;
+	if (m->hdr.type == FDX_MSG_DATA &&
+	    (m->u.data.len == 0 || m->u.data.len > FDX_DATA_MAX))
+		return -EINVAL;
 	if (cap < FDX_HDR_SIZE + plen)
 		return -ENOSPC;
 	m->hdr.magic = FDX_MAGIC;
 	m->hdr.version_major = FDX_PROTO_MAJOR;
 	m->hdr.version_minor = FDX_PROTO_MINOR;
-	m->hdr.length = (uint32_t)plen;
+	/* DATA's bytes follow the head in the same record; the caller sends them */
+	m->hdr.length = (uint32_t)plen + (m->hdr.type == FDX_MSG_DATA ? m->u.data.len : 0);
 	memset(p, 0, FDX_HDR_SIZE + plen);
 	put32(p, 0, m->hdr.magic);
 	put8(p, 4, m->hdr.version_major);
@@ -415,6 +470,10 @@ int fdx_msg_encode(struct fdx_msg *m, void *buf, size_t cap)
 		put32(pl, 0, m->u.error.code);
 		put_str(pl, 8, m->u.error.text, FDX_ERRTEXT_MAX);
 		break;
+	case FDX_MSG_DATA:
+		put32(pl, 0, m->u.data.buffer);
+		put64(pl, 8, m->u.data.offset);
+		break;
 	}
 	return (int)(FDX_HDR_SIZE + plen);
 }
@@ -423,7 +482,7 @@ static const char *const type_names[FDX_MSG_TYPE_MAX + 1] = {
 	[FDX_MSG_HELLO] = "HELLO",	     [FDX_MSG_OBJECT] = "OBJECT",
 	[FDX_MSG_OBJECT_ACK] = "OBJECT_ACK", [FDX_MSG_READY] = "READY",
 	[FDX_MSG_RELEASE] = "RELEASE",	     [FDX_MSG_BYE] = "BYE",
-	[FDX_MSG_ERROR] = "ERROR",
+	[FDX_MSG_ERROR] = "ERROR",	     [FDX_MSG_DATA] = "DATA",
 };
 
 const char *fdx_msg_type_name(unsigned type)
@@ -434,7 +493,8 @@ const char *fdx_msg_type_name(unsigned type)
 static const char *const backend_names[FDX_BACKEND_MAX + 1] = {
 	[FDX_BACKEND_MEMFD] = "memfd",	     [FDX_BACKEND_SHM] = "shm",
 	[FDX_BACKEND_TMPFILE] = "tmpfile",   [FDX_BACKEND_MEMFD_HUGE] = "memfd-huge",
-	[FDX_BACKEND_DMA_HEAP] = "dma-heap", [FDX_BACKEND_UDMABUF] = "udmabuf",
+	[FDX_BACKEND_DMA_HEAP] = "dma-heap", [FDX_BACKEND_COPY] = "copy",
+	[FDX_BACKEND_UDMABUF] = "udmabuf",
 };
 
 const char *fdx_backend_name(unsigned backend)
@@ -536,6 +596,10 @@ int fdx_msg_describe(const struct fdx_msg *m, char *buf, size_t cap)
 	case FDX_MSG_ERROR:
 		return snprintf(buf, cap, " code=%" PRIu32 " text=\"%s\"", m->u.error.code,
 				m->u.error.text);
+	case FDX_MSG_DATA:
+		return snprintf(buf, cap,
+				" buffer=%" PRIu32 " offset=%" PRIu64 " len=%" PRIu32,
+				m->u.data.buffer, m->u.data.offset, m->u.data.len);
 	}
 	return n;
 }

@@ -41,8 +41,14 @@ enum fdx_msg_type {
 	FDX_MSG_RELEASE = 5,
 	FDX_MSG_BYE = 6,
 	FDX_MSG_ERROR = 7,
+	FDX_MSG_DATA =
+		8, /* copy streams only: frame bytes inline, the baseline of --copy */
 };
-#define FDX_MSG_TYPE_MAX FDX_MSG_ERROR
+#define FDX_MSG_TYPE_MAX FDX_MSG_DATA
+
+/* DATA: a 16-byte head, then up to this many bytes (a SEQPACKET record must fit sndbuf) */
+#define FDX_DATA_HEAD 16u
+#define FDX_DATA_MAX  (128u * 1024u)
 
 enum fdx_hdr_flags {
 	FDX_HF_LAST = 1u << 0, /* OBJECT: the final object of the set */
@@ -60,8 +66,9 @@ enum fdx_caps {
 	FDX_CAP_PATTERN = 1u << 0,  /* can fill or verify the seeded pattern */
 	FDX_CAP_CHECKSUM = 1u << 1, /* can check XXH3 content checksums */
 	FDX_CAP_STREAM = 1u << 2,   /* speaks READY/RELEASE */
+	FDX_CAP_COPY = 1u << 3,	    /* takes copy objects and DATA (the copying baseline) */
 };
-#define FDX_CAP_KNOWN (FDX_CAP_PATTERN | FDX_CAP_CHECKSUM | FDX_CAP_STREAM)
+#define FDX_CAP_KNOWN (FDX_CAP_PATTERN | FDX_CAP_CHECKSUM | FDX_CAP_STREAM | FDX_CAP_COPY)
 
 enum fdx_object_kind {
 	FDX_KIND_RAW = 1,
@@ -75,8 +82,10 @@ enum fdx_backend {
 	FDX_BACKEND_MEMFD_HUGE = 4,
 	FDX_BACKEND_DMA_HEAP = 5,
 	FDX_BACKEND_UDMABUF = 6,
+	FDX_BACKEND_COPY =
+		7, /* no fd: the consumer's own memory, filled by DATA messages */
 };
-#define FDX_BACKEND_MAX FDX_BACKEND_UDMABUF
+#define FDX_BACKEND_MAX FDX_BACKEND_COPY
 
 enum fdx_content {
 	FDX_CONTENT_NONE = 0,	  /* nothing to check */
@@ -163,6 +172,14 @@ struct fdx_release {
 	uint64_t frame;
 };
 
+/* DATA, 16 + len bytes: bytes [offset, offset+len) of a copy buffer */
+struct fdx_data {
+	uint32_t buffer;
+	uint64_t offset;
+	uint32_t len;	      /* bytes after the head, 1 .. FDX_DATA_MAX */
+	const uint8_t *bytes; /* decode: into the decoded buffer, when it holds them */
+};
+
 /* BYE, 32 bytes: totals as the sender counted them */
 struct fdx_bye {
 	uint64_t objects;
@@ -187,6 +204,7 @@ struct fdx_msg {
 		struct fdx_release release;
 		struct fdx_bye bye;
 		struct fdx_error error;
+		struct fdx_data data;
 	} u;
 };
 
@@ -209,11 +227,22 @@ int fdx_hdr_decode(const void *buf, size_t len, struct fdx_hdr *h);
 
 /*
  * Encode m into buf. Fills magic, version and length in the header itself; the caller
- * sets type, flags, nfds and seq. Returns the byte count, or -ENOSPC, -EINVAL.
+ * sets type, flags, nfds and seq. Returns the byte count, or -ENOSPC, -EINVAL. For DATA
+ * only the header and head are written (length counts m->u.data.len bytes more): the
+ * caller sends the bytes after them in the same record.
  */
 int fdx_msg_encode(struct fdx_msg *m, void *buf, size_t cap);
 
-/* Payload size of a type at this protocol version, 0 for an unknown type. */
+/*
+ * DATA, received in two parts: head holds the first FDX_HDR_SIZE + FDX_DATA_HEAD bytes
+ * of a record of record_len bytes; the bytes themselves were put elsewhere. Same checks
+ * and errors as fdx_msg_decode().
+ */
+int fdx_data_decode(const void *head, size_t record_len, unsigned nfds_received,
+		    struct fdx_msg *m);
+
+/* Payload size of a type at this protocol version, 0 for an unknown type. For DATA,
+ * the size of its head: the bytes follow. */
 size_t fdx_msg_payload_size(unsigned type);
 
 const char *fdx_msg_type_name(unsigned type);

@@ -34,6 +34,16 @@ int fdx_object_import(const struct fdx_object *o, int *fds, unsigned nfds,
 
 	for (unsigned i = 0; i < FDX_MAX_PLANES; i++)
 		bufs[i] = (struct fdx_buffer)FDX_BUFFER_INIT;
+	if (o->backend == FDX_BACKEND_COPY && nfds == 0) {
+		/* nothing shared: the frames will be copied into memory of our own */
+		r = fdx_buffer_anon(&bufs[0], pl->size);
+		if (r < 0)
+			snprintf(err, errcap,
+				 "cannot allocate copy buffer %" PRIu32 " (%" PRIu64
+				 " bytes): %s",
+				 o->index, pl->size, strerror(-r));
+		return r;
+	}
 	if (o->kind != FDX_KIND_RAW || o->nplanes != 1 || nfds != 1) {
 		fdx_close_fds(fds, nfds);
 		snprintf(err, errcap,

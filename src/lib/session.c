@@ -286,6 +286,13 @@ int fdx_session_send_object(struct fdx_session *s, struct fdx_object *o, const i
 		return fdx_session_fail(
 			s, -E2BIG, "consumer accepts at most %" PRIu32 " fds per message",
 			s->peer.max_fds);
+	if ((o->backend == FDX_BACKEND_COPY) != s->copy && s->next_index > 0)
+		return fdx_session_fail(s, -EINVAL, "internal: copy and fd objects mixed");
+	if (o->backend == FDX_BACKEND_COPY && !(s->peer.caps & FDX_CAP_COPY))
+		return fdx_session_fail(s, -EOPNOTSUPP,
+					"consumer '%s' does not take copy buffers (no COPY "
+					"capability)",
+					s->peer.name);
 	if (last && s->want_stream && !(s->peer.caps & FDX_CAP_STREAM))
 		return fdx_session_fail(
 			s, -EOPNOTSUPP,
@@ -301,6 +308,7 @@ int fdx_session_send_object(struct fdx_session *s, struct fdx_object *o, const i
 		return r;
 	s->last_sent = last;
 	s->stream = last && s->want_stream;
+	s->copy = o->backend == FDX_BACKEND_COPY;
 	s->state = FDX_SS_ACK;
 	return 0;
 }
@@ -365,6 +373,23 @@ int fdx_session_recv_object(struct fdx_session *s, struct fdx_object *o, int *fd
 				 "a stream was announced, but this consumer does not take "
 				 "streams");
 	}
+	if (m.u.object.backend == FDX_BACKEND_COPY &&
+	    (!(s->local.caps & FDX_CAP_COPY) || (s->next_index > 0 && !s->copy))) {
+		fdx_close_fds(fds, *nfds);
+		*nfds = 0;
+		return violation(
+			s, -EPROTO, "copy buffer %" PRIu32 " %s", m.u.object.index,
+			s->next_index > 0 && !s->copy
+				? "among fd buffers"
+				: "sent to a consumer without the COPY capability");
+	}
+	if (s->next_index > 0 && s->copy && m.u.object.backend != FDX_BACKEND_COPY) {
+		fdx_close_fds(fds, *nfds);
+		*nfds = 0;
+		return violation(s, -EPROTO, "fd buffer %" PRIu32 " among copy buffers",
+				 m.u.object.index);
+	}
+	s->copy = m.u.object.backend == FDX_BACKEND_COPY;
 	*o = m.u.object;
 	*last = m.hdr.flags & FDX_HF_LAST;
 	s->last_sent = *last;
@@ -493,6 +518,122 @@ int fdx_session_recv_release(struct fdx_session *s, struct fdx_release *rel)
 	return 0;
 }
 
+/* Copy streams: is the next record a DATA? 1 yes, 0 no, or -errno. */
+static int next_is_data(struct fdx_session *s)
+{
+	uint8_t head[FDX_HDR_SIZE];
+	struct fdx_hdr h;
+	ssize_t n = fdx_channel_peek(s->fd, head, sizeof(head));
+
+	if (n < 0)
+		return fdx_session_fail(s, (int)n, "cannot receive: %s", strerror((int)-n));
+	/* anything odd is left to the ordinary receive, which says what is wrong */
+	if (n < (ssize_t)sizeof(head) || fdx_hdr_decode(head, sizeof(head), &h) < 0)
+		return 0;
+	return h.type == FDX_MSG_DATA;
+}
+
+/* Receive one DATA straight into the consumer's buffer, after checking where it goes. */
+static int recv_data(struct fdx_session *s)
+{
+	uint8_t head[FDX_HDR_SIZE + FDX_DATA_HEAD];
+	struct fdx_ring_slot *slot;
+	struct fdx_msg m;
+	ssize_t len = fdx_channel_peek(s->fd, head, sizeof(head));
+	int r;
+
+	if (len < 0)
+		return fdx_session_fail(s, (int)len, "cannot receive: %s",
+					strerror((int)-len));
+	r = fdx_data_decode(head, (size_t)len, 0, &m);
+	if (r < 0)
+		return violation(s, r, "bad DATA message (%zd bytes): %s", len,
+				 fdx_codec_strerror(r));
+	if (m.hdr.seq != s->seq_in)
+		return violation(s, -EPROTO,
+				 "DATA has sequence number %" PRIu32 ", expected %" PRIu32,
+				 m.hdr.seq, s->seq_in);
+	if (m.u.data.buffer >= s->nbuffers)
+		return violation(s, -EPROTO,
+				 "DATA for buffer %" PRIu32 ", the ring has %" PRIu32,
+				 m.u.data.buffer, s->nbuffers);
+	slot = &s->slots[m.u.data.buffer];
+	if (slot->out)
+		return violation(s, -EPROTO,
+				 "DATA for buffer %" PRIu32 ", which this consumer holds",
+				 m.u.data.buffer);
+	if (!slot->dst)
+		return fdx_session_fail(s, -EINVAL,
+					"internal: no memory for copy buffer %" PRIu32,
+					m.u.data.buffer);
+	if (m.u.data.offset != slot->filled || m.u.data.len > slot->size - slot->filled)
+		return violation(s, -EPROTO,
+				 "DATA for bytes %" PRIu64 "..%" PRIu64
+				 " of buffer %" PRIu32 ", expected from %" PRIu64
+				 " of its %" PRIu64,
+				 m.u.data.offset, m.u.data.offset + m.u.data.len,
+				 m.u.data.buffer, slot->filled, slot->size);
+	len = fdx_channel_recv_into(s->fd, head, sizeof(head), slot->dst + m.u.data.offset,
+				    m.u.data.len);
+	if (len < 0)
+		return violation(s, (int)len, "DATA: %s",
+				 len == -ENOBUFS ? "fds attached" : strerror((int)-len));
+	slot->filled += m.u.data.len;
+	s->seq_in++;
+	if (s->trace)
+		s->trace(s->trace_ctx, false, &m);
+	return 0;
+}
+
+int fdx_session_copy_target(struct fdx_session *s, uint32_t buffer, uint8_t *dst,
+			    uint64_t size)
+{
+	if (s->state != FDX_SS_FRAMES || !s->copy || buffer >= s->nbuffers)
+		return bad_state(s, "copy target");
+	s->slots[buffer].dst = dst;
+	s->slots[buffer].size = size;
+	s->slots[buffer].filled = 0;
+	return 0;
+}
+
+int fdx_session_send_data(struct fdx_session *s, uint32_t buffer, const void *bytes,
+			  uint64_t size)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_DATA };
+	uint8_t head[FDX_HDR_SIZE + FDX_DATA_HEAD];
+	const uint8_t *p = bytes;
+	int n, r;
+
+	if (s->state != FDX_SS_FRAMES || !s->copy || s->local.role != FDX_ROLE_PRODUCER)
+		return bad_state(s, "DATA");
+	if (buffer >= s->nbuffers || s->slots[buffer].out)
+		return fdx_session_fail(s, -EINVAL, "internal: DATA for buffer %" PRIu32,
+					buffer);
+	/* the whole buffer, in order, in records a SEQPACKET socket takes */
+	for (uint64_t off = 0; off < size; off += m.u.data.len) {
+		m.hdr.seq = s->seq_out;
+		m.u.data.buffer = buffer;
+		m.u.data.offset = off;
+		m.u.data.len =
+			(uint32_t)(size - off < FDX_DATA_MAX ? size - off : FDX_DATA_MAX);
+		n = fdx_msg_encode(&m, head, sizeof(head));
+		if (n < 0)
+			return fdx_session_fail(s, n, "cannot encode DATA");
+		r = fdx_channel_sendv(s->fd, head, (size_t)n, p + off, m.u.data.len);
+		if (r == -EPIPE || r == -ECONNRESET)
+			return fdx_session_fail(
+				s, r,
+				"peer closed the connection before DATA could "
+				"be sent");
+		if (r < 0)
+			return fdx_session_fail(s, r, "cannot send DATA: %s", strerror(-r));
+		s->seq_out++;
+		if (s->trace)
+			s->trace(s->trace_ctx, true, &m);
+	}
+	return 0;
+}
+
 int fdx_session_recv_frame(struct fdx_session *s, struct fdx_ready *ready, bool *ended,
 			   struct fdx_bye *bye)
 {
@@ -502,6 +643,14 @@ int fdx_session_recv_frame(struct fdx_session *s, struct fdx_ready *ready, bool 
 	*ended = false;
 	if (s->state != FDX_SS_FRAMES || s->local.role != FDX_ROLE_CONSUMER)
 		return bad_state(s, "waiting for READY");
+	/* a copy stream's frame bytes come first, straight into the consumer's memory */
+	while (s->copy && (r = next_is_data(s)) > 0) {
+		r = recv_data(s);
+		if (r < 0)
+			return r;
+	}
+	if (s->copy && r < 0)
+		return r;
 	r = recv_msg2(s, FDX_MSG_READY, FDX_MSG_BYE, &m, NULL, NULL);
 	if (r < 0)
 		return r;
@@ -511,6 +660,13 @@ int fdx_session_recv_frame(struct fdx_session *s, struct fdx_ready *ready, bool 
 					 "BYE while this consumer still holds %" PRIu32
 					 " buffer%s",
 					 s->inflight, s->inflight == 1 ? "" : "s");
+		for (uint32_t b = 0; s->copy && b < s->nbuffers; b++)
+			if (s->slots[b].filled)
+				return violation(s, -EPROTO,
+						 "BYE after %" PRIu64
+						 " bytes of buffer %" PRIu32
+						 " that no READY followed",
+						 s->slots[b].filled, b);
 		*bye = m.u.bye;
 		*ended = true;
 		s->state = FDX_SS_BYE;
@@ -527,6 +683,13 @@ int fdx_session_recv_frame(struct fdx_session *s, struct fdx_ready *ready, bool 
 				 ") before its RELEASE (frame %" PRIu64 ")",
 				 ready->buffer, ready->frame,
 				 s->slots[ready->buffer].frame);
+	if (s->copy && s->slots[ready->buffer].filled != s->slots[ready->buffer].size)
+		return violation(s, -EPROTO,
+				 "READY for buffer %" PRIu32 " after %" PRIu64
+				 " of its %" PRIu64 " bytes",
+				 ready->buffer, s->slots[ready->buffer].filled,
+				 s->slots[ready->buffer].size);
+	s->slots[ready->buffer].filled = 0;
 	s->slots[ready->buffer].out = true;
 	s->slots[ready->buffer].frame = ready->frame;
 	s->inflight++;

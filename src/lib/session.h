@@ -53,6 +53,7 @@ struct fdx_session {
 	void *trace_ctx;
 	bool want_stream;  /* producer: flag the last OBJECT with FDX_HF_STREAM */
 	bool stream;	   /* the object set is followed by a stream of frames */
+	bool copy;	   /* the objects are copy buffers: frames travel in DATA */
 	uint32_t nbuffers; /* FRAMES: the ring, one buffer per object */
 	uint32_t inflight; /* FRAMES: buffers between READY and RELEASE */
 	struct fdx_ring_slot
@@ -61,8 +62,11 @@ struct fdx_session {
 };
 
 struct fdx_ring_slot {
-	bool out;	/* between READY and RELEASE */
-	uint64_t frame; /* the frame READY announced */
+	bool out;	 /* between READY and RELEASE */
+	uint64_t frame;	 /* the frame READY announced */
+	uint8_t *dst;	 /* copy streams, consumer: its own memory for this buffer */
+	uint64_t size;	 /* copy streams: bytes of the buffer */
+	uint64_t filled; /* copy streams: bytes received so far for the next frame */
 };
 
 /* local.role says which machine runs; server says who greets first. */
@@ -107,6 +111,17 @@ int fdx_session_recv_frame(struct fdx_session *s, struct fdx_ready *ready, bool 
 			   struct fdx_bye *bye) _must_check_;
 int fdx_session_send_release(struct fdx_session *s,
 			     const struct fdx_release *rel) _must_check_;
+
+/*
+ * Copy streams (objects of backend FDX_BACKEND_COPY, both sides with FDX_CAP_COPY): the
+ * frame's bytes travel in DATA messages before its READY, in order from offset 0, at
+ * most FDX_DATA_MAX each; the consumer receives them straight into the memory it named
+ * with fdx_session_copy_target() and checks that a READY follows a complete buffer.
+ */
+int fdx_session_send_data(struct fdx_session *s, uint32_t buffer, const void *bytes,
+			  uint64_t size) _must_check_;
+int fdx_session_copy_target(struct fdx_session *s, uint32_t buffer, uint8_t *dst,
+			    uint64_t size) _must_check_;
 
 /* Free what the session allocated (the ring slots); the fd is the caller's. */
 void fdx_session_cleanup(struct fdx_session *s);

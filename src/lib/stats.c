@@ -17,7 +17,8 @@ static unsigned bucket_of(uint64_t ns)
 	if (ns < FDX_HIST_SUB)
 		return (unsigned)ns; /* octave 0 holds 0..63 exactly */
 	top = 63u - (unsigned)__builtin_clzll(ns);
-	idx = (top - 5u) * FDX_HIST_SUB + (unsigned)((ns >> (top - 6u)) & (FDX_HIST_SUB - 1));
+	idx = (top - 5u) * FDX_HIST_SUB +
+	      (unsigned)((ns >> (top - 6u)) & (FDX_HIST_SUB - 1));
 	return idx < FDX_HIST_BUCKETS ? idx : FDX_HIST_BUCKETS - 1;
 }
 
@@ -28,7 +29,8 @@ static uint64_t bucket_mid(unsigned b)
 
 	if (octave == 0)
 		return sub;
-	return ((uint64_t)(FDX_HIST_SUB + sub) << (octave - 1)) + ((1ull << (octave - 1)) >> 1);
+	return ((uint64_t)(FDX_HIST_SUB + sub) << (octave - 1)) +
+	       ((1ull << (octave - 1)) >> 1);
 }
 
 void fdx_hist_add(struct fdx_hist *h, uint64_t ns)

@@ -10,7 +10,7 @@
  * bucket, max stays exact. Recording is a few instructions and never allocates, so it
  * can sit in a stream's hot loop.
  */
-#define FDX_HIST_SUB 64u
+#define FDX_HIST_SUB	 64u
 #define FDX_HIST_OCTAVES 41u
 #define FDX_HIST_BUCKETS (FDX_HIST_SUB * FDX_HIST_OCTAVES)
 
