@@ -190,6 +190,18 @@ int cli_parse_seconds(const char *opt, const char *s, double *out)
 	return 0;
 }
 
+const char *cli_verdict_counts(char *buf, size_t cap, uint64_t ok, uint64_t mismatch,
+			       uint64_t unchecked)
+{
+	int n = snprintf(buf, cap, "%" PRIu64 " ok", ok);
+
+	if (mismatch && n >= 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, ", %" PRIu64 " mismatch", mismatch);
+	if (unchecked && n >= 0 && (size_t)n < cap)
+		snprintf(buf + n, cap - (size_t)n, ", %" PRIu64 " unchecked", unchecked);
+	return buf;
+}
+
 int cli_exit_for(int err)
 {
 	switch (err) {

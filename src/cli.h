@@ -53,6 +53,10 @@ int cli_parse_seconds(const char *opt, const char *s, double *out) _must_check_;
 void cli_err(const char *fmt, ...) _printf_(1, 2);
 void cli_info(const char *fmt, ...) _printf_(1, 2); /* stdout, not with -q or --json */
 
+/* "3 ok, 1 mismatch, 2 unchecked" (zero mismatch and unchecked counts left out). */
+const char *cli_verdict_counts(char *buf, size_t cap, uint64_t ok, uint64_t mismatch,
+			       uint64_t unchecked);
+
 /* Exit status for a library error met while talking to a peer. */
 int cli_exit_for(int err);
 

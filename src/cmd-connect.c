@@ -19,7 +19,6 @@
 
 #define FD_RESERVE  32u
 #define MAX_OBJECTS 65536u
-#define DIAG_WINDOW 1024u /* frames either side searched to explain a mismatch */
 
 struct connect_opts {
 	double wait;
@@ -133,7 +132,7 @@ static int judge(struct fdx_session *s, const struct connect_opts *o, struct rec
 		char why[160];
 
 		/* only now, off the fast path: which frame, if any, is in there instead */
-		fdx_object_diagnose(&h->obj, h->bufs, DIAG_WINDOW, &diag);
+		fdx_object_diagnose(&h->obj, h->bufs, FDX_DIAG_WINDOW, &diag);
 		fdx_diagnosis_describe(&diag, why, sizeof(why));
 		cli_info("object %" PRIu32 ": %" PRIu64
 			 " bytes, %s, seals %s: MISMATCH at offset %" PRIu64 ", %" PRIu64

@@ -386,14 +386,8 @@ static void report_client(const struct client_report *rep, struct json_object *c
 		return;
 	}
 	char counts[128];
-	int n = snprintf(counts, sizeof(counts), "%" PRIu64 " ok", rep->ok);
 
-	if (rep->mismatch)
-		n += snprintf(counts + n, sizeof(counts) - (size_t)n,
-			      ", %" PRIu64 " mismatch", rep->mismatch);
-	if (rep->unchecked)
-		snprintf(counts + n, sizeof(counts) - (size_t)n, ", %" PRIu64 " unchecked",
-			 rep->unchecked);
+	cli_verdict_counts(counts, sizeof(counts), rep->ok, rep->mismatch, rep->unchecked);
 	cli_info("client %u (pid %d, %s): %" PRIu64 " objects, %" PRIu64
 		 " bytes in %.1f ms: %s%s",
 		 rep->client, (int)rep->pid, rep->name[0] ? rep->name : "?", rep->objects,

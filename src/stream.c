@@ -16,8 +16,7 @@
 #include "pattern.h"
 #include "stream.h"
 
-#define DIAG_WINDOW  1024u /* frames either side searched to explain a mismatch */
-#define MAX_REPORTED 5	   /* mismatching frames named one by one; then only counted */
+#define MAX_REPORTED 5 /* mismatching frames named one by one; then only counted */
 
 static uint64_t now_ns(void)
 {
@@ -216,7 +215,7 @@ static void report_mismatch(const struct received *h, const struct fdx_object *o
 			cli_err("further mismatching frames are counted, not shown");
 		return;
 	}
-	fdx_object_diagnose(o, h->bufs, DIAG_WINDOW, &d);
+	fdx_object_diagnose(o, h->bufs, FDX_DIAG_WINDOW, &d);
 	fdx_diagnosis_describe(&d, why, sizeof(why));
 	cli_err("frame %" PRIu64 " in buffer %" PRIu32
 		" differs from the pattern at offset %" PRIu64 " (%" PRIu64 " byte%s); %s",
@@ -302,18 +301,11 @@ void stream_print(const struct stream_report *rep, bool producer)
 	double fps = rep->seconds > 0 ? (double)rep->frames / rep->seconds : 0;
 	double gbs = rep->seconds > 0 ? (double)rep->bytes / rep->seconds / 1e9 : 0;
 	char verify[64] = "", counts[96];
-	int n;
 
 	if (!producer && rep->verify_seconds > 0 && rep->verify_bytes)
 		snprintf(verify, sizeof(verify), "; verified at %.1f GB/s",
 			 (double)rep->verify_bytes / rep->verify_seconds / 1e9);
-	n = snprintf(counts, sizeof(counts), "%" PRIu64 " ok", rep->ok);
-	if (rep->mismatch)
-		n += snprintf(counts + n, sizeof(counts) - (size_t)n,
-			      ", %" PRIu64 " mismatch", rep->mismatch);
-	if (rep->unchecked)
-		snprintf(counts + n, sizeof(counts) - (size_t)n, ", %" PRIu64 " unchecked",
-			 rep->unchecked);
+	cli_verdict_counts(counts, sizeof(counts), rep->ok, rep->mismatch, rep->unchecked);
 	cli_info("stream: %" PRIu64
 		 " frames in %.2f s, %.0f fps, %.2f GB/s%s; %s p50 %.1f us, "
 		 "p99 %.1f us, max %.1f us; %s; %ld page faults",

@@ -31,6 +31,9 @@ int fdx_object_import(const struct fdx_object *o, int *fds, unsigned nfds,
 unsigned fdx_object_verify(const struct fdx_object *o, const struct fdx_buffer *bufs,
 			   struct fdx_verify_result *r);
 
+/* Frames either side of the expected one searched to explain a mismatch. */
+#define FDX_DIAG_WINDOW 1024u
+
 /*
  * After a mismatch: say whether the object holds another frame (stale), two frames
  * (torn) or neither (corrupt), searching frames within window of the expected one.

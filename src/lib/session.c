@@ -265,6 +265,19 @@ static int start_frames(struct fdx_session *s)
 	return 0;
 }
 
+/* An OBJECT and its ACK are through: the next object, the BYEs, or the stream. */
+static int object_done(struct fdx_session *s)
+{
+	if (!s->last_sent) {
+		s->state = FDX_SS_OBJECTS;
+		return 0;
+	}
+	if (s->stream)
+		return start_frames(s);
+	s->state = FDX_SS_BYE;
+	return 0;
+}
+
 int fdx_session_send_object(struct fdx_session *s, struct fdx_object *o, const int *fds,
 			    unsigned nfds, bool last)
 {
@@ -329,11 +342,7 @@ int fdx_session_recv_ack(struct fdx_session *s, struct fdx_object_ack *ack)
 				 m.u.ack.index, s->next_index);
 	*ack = m.u.ack;
 	s->next_index++;
-	if (!s->last_sent)
-		s->state = FDX_SS_OBJECTS;
-	else
-		return s->stream ? start_frames(s) : (s->state = FDX_SS_BYE, 0);
-	return 0;
+	return object_done(s);
 }
 
 int fdx_session_recv_object(struct fdx_session *s, struct fdx_object *o, int *fds,
@@ -411,11 +420,7 @@ int fdx_session_send_ack(struct fdx_session *s, const struct fdx_object_ack *ack
 	if (r < 0)
 		return r;
 	s->next_index++;
-	if (!s->last_sent)
-		s->state = FDX_SS_OBJECTS;
-	else
-		return s->stream ? start_frames(s) : (s->state = FDX_SS_BYE, 0);
-	return 0;
+	return object_done(s);
 }
 
 int fdx_session_send_bye(struct fdx_session *s, const struct fdx_bye *bye)
