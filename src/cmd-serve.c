@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "fdx.h"
 #include "object.h"
+#include "provenance.h"
 #include "session.h"
 #include "stream.h"
 
@@ -195,11 +196,15 @@ static int offer_one(struct fdx_session *s, const struct serve_opts *o, unsigned
 	struct fdx_pattern pat;
 	struct fdx_object obj;
 	struct fdx_object_ack ack;
-	char name[FDX_NAME_MAX];
+	char name[FDX_PROVENANCE_MAX];
 	int r;
 
 	/* the name tells `fdx stat` and /proc readers who made the buffer and what it is */
-	snprintf(name, sizeof(name), "fdx:%d:%u:%" PRIu64, (int)getpid(), client, i);
+	fdx_provenance_format(name, sizeof(name),
+			      &(struct fdx_provenance){ .pid = (uint32_t)getpid(),
+						 .session = client, .index = i,
+						 .plane = -1, .has_seed = true,
+						 .seed = o->seed });
 	r = fdx_buffer_create(b, name, o->size, FDX_BUF_POPULATE);
 	if (r < 0) {
 		fdx_session_fail(
