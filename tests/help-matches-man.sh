@@ -4,7 +4,10 @@
 . "${TOP_SRCDIR:-.}/tests/lib.sh"
 man=${TOP_SRCDIR:-.}/man
 
-for cmd in serve connect; do
+# every command of the table: the lines under "Commands:" in fdx --help
+cmds=$("$FDX" --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }')
+[ -n "$cmds" ] || fail "fdx --help lists no commands"
+for cmd in $cmds; do
 	page=$man/fdx-$cmd.1
 	[ -f "$page" ] || fail "no man page $page"
 	"$FDX" "$cmd" --help | grep -oE -- '--[a-z][a-z-]*' | sort -u >"$T/help.opts"
