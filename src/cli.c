@@ -14,7 +14,9 @@
 #include "buffer.h"
 #include "channel.h"
 #include "cli.h"
+#include "dump.h"
 #include "fdx.h"
+#include "session.h"
 
 struct cli_common cli;
 const char *cli_prog = "fdx";
@@ -77,7 +79,19 @@ static const char *cli_man_page(void)
 	return page;
 }
 
+static int parse(poptContext pc, const char *usage_args, bool args);
+
 int cli_parse(poptContext pc, const char *usage_args)
+{
+	return parse(pc, usage_args, false);
+}
+
+int cli_parse_with_args(poptContext pc, const char *usage_args)
+{
+	return parse(pc, usage_args, true);
+}
+
+static int parse(poptContext pc, const char *usage_args, bool args)
 {
 	int rc;
 
@@ -103,7 +117,7 @@ int cli_parse(poptContext pc, const char *usage_args)
 			cli_prog);
 		return FDX_EXIT_USAGE;
 	}
-	if (poptPeekArg(pc)) {
+	if (!args && poptPeekArg(pc)) {
 		cli_err("unexpected argument '%s'\nTry '%s --help' for more information.",
 			poptPeekArg(pc), cli_prog);
 		return FDX_EXIT_USAGE;
@@ -295,6 +309,92 @@ void cli_print_json(struct json_object *doc, int rc)
 	      stdout);
 	putchar('\n');
 	json_object_put(doc);
+}
+
+int cli_connect_wait(const char *path, double wait, int *fd)
+{
+	double deadline = cli_now() + wait;
+	int r;
+
+	for (;;) {
+		r = fdx_channel_connect(path, fd);
+		if (r != -ENOENT && r != -ECONNREFUSED)
+			return r;
+		if (cli_now() >= deadline)
+			return r;
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+	}
+}
+
+int cli_connect_error(const char *path, double wait, int err, struct json_object *doc)
+{
+	char msg[512];
+
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		snprintf(msg, sizeof(msg), "cannot connect to '%s': %s (waited %g s)", path,
+			 strerror(-err), wait);
+	else
+		snprintf(msg, sizeof(msg), "cannot connect to '%s': %s", path,
+			 err == -ENAMETOOLONG ? "path too long for a UNIX socket"
+					      : strerror(-err));
+	cli_err("%s", msg);
+	if (doc)
+		json_object_object_add(doc, "error", json_object_new_string(msg));
+	return err == -ENOENT || err == -ECONNREFUSED ? FDX_EXIT_TIMEOUT
+	       : err == -ENAMETOOLONG		      ? FDX_EXIT_USAGE
+						      : FDX_EXIT_SYSTEM;
+}
+
+struct json_object *cli_peer_json(const struct fdx_session *s)
+{
+	struct json_object *o = json_object_new_object();
+	char proto[16];
+
+	snprintf(proto, sizeof(proto), "%u.%u", s->peer_major, s->peer_minor);
+	json_object_object_add(o, "pid", json_object_new_int64(s->peer.pid));
+	json_object_object_add(o, "name", json_object_new_string(s->peer.name));
+	json_object_object_add(o, "protocol", json_object_new_string(proto));
+	return o;
+}
+
+int cli_dump_setup(struct dump_plan *plan, const char *dir_s, const char *every_s)
+{
+	int r;
+
+	plan->every = 1;
+	if (every_s && !dir_s) {
+		cli_err("--dump-every needs --dump DIR");
+		return FDX_EXIT_USAGE;
+	}
+	if (every_s &&
+	    cli_parse_u64("--dump-every", every_s, 1, UINT64_MAX, false, &plan->every) < 0)
+		return FDX_EXIT_USAGE;
+	if (!dir_s)
+		return -1;
+	if (!dir_s[0]) {
+		cli_err("--dump: the directory name is empty");
+		return FDX_EXIT_USAGE;
+	}
+	r = dump_prepare_dir(dir_s);
+	if (r < 0) {
+		cli_err("--dump: cannot write into '%s': %s", dir_s, strerror(-r));
+		return FDX_EXIT_USAGE;
+	}
+	plan->dir = dir_s;
+	return -1;
+}
+
+void cli_dump_json(const struct dump_plan *plan, struct json_object *doc)
+{
+	struct json_object *d;
+
+	if (!plan->dir)
+		return;
+	d = json_object_new_object();
+	json_object_object_add(d, "dir", json_object_new_string(plan->dir));
+	json_object_object_add(d, "written", json_object_new_uint64(plan->written));
+	json_object_object_add(d, "failed", json_object_new_uint64(plan->failed));
+	json_object_object_add(doc, "dumps", d);
 }
 
 void cli_cleanup(void)

@@ -44,6 +44,9 @@ extern struct poptOption cli_help_options[];
  */
 int cli_parse(poptContext pc, const char *usage_args);
 
+/* The same for commands that take arguments: they are left for poptGetArgs(). */
+int cli_parse_with_args(poptContext pc, const char *usage_args);
+
 /* Parse an unsigned number (decimal or 0x hex) for option opt, within [min, max];
  * with suffixes, K/M/G multiply by powers of 1024. Prints the error itself. */
 int cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, bool suffixes,
@@ -73,6 +76,40 @@ double cli_now(void); /* monotonic seconds */
 
 /* Add "exit": rc to a JSON report, print it on stdout (pretty) and drop it. */
 void cli_print_json(struct json_object *doc, int rc);
+
+/*
+ * Connect to path, retrying while nothing listens there yet (so that `fdx serve &
+ * fdx connect` cannot race) for up to wait seconds. cli_connect_error() prints why it
+ * failed (and sets "error" in doc) and returns the exit status.
+ */
+int cli_connect_wait(const char *path, double wait, int *fd);
+int cli_connect_error(const char *path, double wait, int err, struct json_object *doc);
+
+struct fdx_session;
+/* {pid, name, protocol} of the peer of a session after its handshake. */
+struct json_object *cli_peer_json(const struct fdx_session *s);
+
+/* --dump DIR and --dump-every N, for the commands that receive objects. */
+#define CLI_DUMP_OPTIONS(dir_s, every_s)                                                    \
+	{ "dump",                                                                           \
+	  '\0',                                                                             \
+	  POPT_ARG_STRING,                                                                  \
+	  &(dir_s),                                                                         \
+	  0,                                                                                \
+	  "write every object received into DIR as a picture (PGM/PPM) or its raw bytes",   \
+	  "DIR" },                                                                          \
+	{                                                                                   \
+		"dump-every", '\0', POPT_ARG_STRING, &(every_s), 0,                         \
+			"in a stream, dump the first frame and then every Nth (default 1)", \
+			"N"                                                                 \
+	}
+
+struct dump_plan;
+/* Check the dump options into plan (DIR made if missing); -1 to go on, or an exit status.
+ */
+int cli_dump_setup(struct dump_plan *plan, const char *dir_s, const char *every_s);
+/* "dumps": {dir, written, failed} in doc, when dumps were asked for. */
+void cli_dump_json(const struct dump_plan *plan, struct json_object *doc);
 
 /* Free what popt allocated for the common options (string arguments are ours to free). */
 void cli_cleanup(void);

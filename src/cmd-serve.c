@@ -1,4 +1,5 @@
-/* cmd-serve.c - `fdx serve`: producer and server; sends sealed, pattern-filled memfds */
+/* cmd-serve.c - `fdx serve`: the server; a producer of sealed, pattern-filled buffers, or
+ * with --receive a consumer of what its clients send */
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -9,43 +10,49 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "buffer.h"
 #include "channel.h"
 #include "cli.h"
+#include "consume.h"
 #include "fdx.h"
+#include "image.h"
+#include "imageopts.h"
 #include "object.h"
+#include "produce.h"
 #include "provenance.h"
 #include "session.h"
 #include "stream.h"
 
-#define DEFAULT_SIZE 3110400u /* one 1920x1080 NV12 frame */
+#define DEFAULT_SIZE 3110400u /* raw objects: the bytes of one 1920x1080 NV12 frame */
 #define MAX_COUNT    65536u
 #define FD_RESERVE   32u /* fds beyond the buffers: stdio, sockets, popt, libc */
 
 struct serve_opts {
 	uint64_t count;
-	uint64_t size;
+	uint64_t size; /* raw objects */
 	uint64_t seed;
 	uint64_t clients;
+	struct imageopts img;
+	struct fdx_object layouts[IMAGEOPTS_MAX_FORMATS]; /* one per --format entry */
 	unsigned inject; /* enum inject_kind: a testing aid that damages buffer 0 */
 	uint64_t flip_offset;
 	uint64_t frames; /* --frames: stream this many through the ring */
 	double duration; /* --duration: or stream for this long */
 	int no_fill;	 /* --no-fill: stream without writing the buffers */
 	int copy;	 /* --copy: frames through the socket, the baseline of zero-copy */
+	int receive;	 /* --receive: a consumer of what clients send */
+	int verify;	 /* --receive --verify */
+	struct dump_plan dump; /* --receive --dump: what every client's plan starts from */
 };
 
 struct client_report {
 	unsigned client;
 	pid_t pid;
 	char name[FDX_NAME_MAX];
-	uint64_t objects, bytes, ok, mismatch, unchecked;
-	double seconds;
 	int exit;
 	char error[256]; /* why the session failed, empty if it did not */
-	bool streamed;
-	struct stream_report stream;
-	struct json_object *acks;
+	struct produce_report prod;
+	struct consume_report cons; /* --receive */
+	struct dump_plan dump;
 };
 
 /* What the signal handler needs to remove our socket, and only ours. */
@@ -86,14 +93,19 @@ static int parse_inject(const char *spec, struct serve_opts *o)
 	if (cli_parse_u64("--inject flip", spec + 5, 0, UINT64_MAX, false,
 			  &o->flip_offset) < 0)
 		return -EINVAL;
-	if (o->flip_offset >= o->size) {
-		cli_err("--inject flip:%" PRIu64
-			": offset is beyond the buffer (--size %" PRIu64 ")",
-			o->flip_offset, o->size);
-		return -EINVAL;
-	}
 	o->inject = INJECT_FLIP;
 	return 0;
+}
+
+static bool streaming(const struct serve_opts *o)
+{
+	return o->frames || o->duration > 0;
+}
+
+/* Object i: the --format list is taken in turn. */
+static const struct fdx_object *layout_of(const struct serve_opts *o, uint64_t i)
+{
+	return &o->layouts[i % o->img.nformats];
 }
 
 static uint64_t mem_available(void)
@@ -116,138 +128,140 @@ static int check_resources(const struct serve_opts *o)
 {
 	uint64_t nofile = cli_raise_nofile();
 	uint64_t avail = mem_available();
-	uint64_t total;
+	uint64_t total = 0, fds = 0;
+	bool overflow = false;
 
-	if (o->count + FD_RESERVE > nofile) {
+	for (uint64_t i = 0; i < o->count; i++) {
+		uint64_t sizes[FDX_MAX_PLANES];
+		unsigned n = 0;
+
+		fdx_image_fd_sizes(layout_of(o, i), sizes, &n);
+		fds += n;
+		for (unsigned k = 0; k < n; k++)
+			overflow |= fdx_add_overflow(total, sizes[k], &total);
+	}
+	if (fds + FD_RESERVE > nofile) {
 		cli_err("--count %" PRIu64 " needs %" PRIu64
 			" file descriptors, the limit is %" PRIu64 " (ulimit -n)",
-			o->count, o->count + FD_RESERVE, nofile);
+			o->count, fds + FD_RESERVE, nofile);
 		return FDX_EXIT_SYSTEM;
 	}
-	if (fdx_mul_overflow(o->count, o->size, &total) || (avail && total > avail)) {
+	if (overflow || (avail && total > avail)) {
 		cli_err("%" PRIu64 " buffers of %" PRIu64
-			" bytes need more memory than the %" PRIu64 " bytes available",
-			o->count, o->size, avail);
+			" bytes in all need more memory than the %" PRIu64
+			" bytes available",
+			o->count, total, avail);
 		return FDX_EXIT_SYSTEM;
 	}
 	return -1;
 }
 
-static void tally(struct client_report *rep, const struct fdx_object_ack *ack)
+struct make_ctx {
+	const struct serve_opts *o;
+	unsigned client;
+};
+
+/* Object i of a client: allocated, named, filled with frame i (damaged on request). */
+static int make_object(void *ctx, uint64_t i, struct fdx_held *h, char *err, size_t errcap)
 {
-	switch (ack->verdict) {
-	case FDX_VERDICT_OK:
-		rep->ok++;
-		break;
-	case FDX_VERDICT_MISMATCH:
-		rep->mismatch++;
-		break;
-	default:
-		rep->unchecked++;
-		break;
-	}
-	if (rep->acks) {
-		struct json_object *a = json_object_new_object();
-
-		json_object_object_add(a, "index", json_object_new_int64(ack->index));
-		json_object_object_add(
-			a, "verdict",
-			json_object_new_string(fdx_verdict_name(ack->verdict)));
-		json_object_object_add(
-			a, "first_mismatch",
-			ack->first_mismatch == FDX_NO_OFFSET
-				? NULL
-				: json_object_new_uint64(ack->first_mismatch));
-		json_object_object_add(a, "mismatched_bytes",
-				       json_object_new_uint64(ack->mismatched_bytes));
-		json_object_array_add(rep->acks, a);
-	}
-}
-
-static bool streaming(const struct serve_opts *o)
-{
-	return o->frames || o->duration > 0;
-}
-
-/* --inject: damage buffer 0 on purpose, so that a consumer has something to find. */
-static void inject(const struct serve_opts *o, struct fdx_buffer *b)
-{
-	struct fdx_pattern other;
-	uint64_t half = b->length / 2;
-
-	fdx_pattern_init(&other, o->seed, 1);
-	switch (o->inject) {
-	case INJECT_FLIP:
-		b->map[o->flip_offset] ^= 0xff;
-		break;
-	case INJECT_STALE:
-		fdx_pattern_fill(&other, b->map, b->length, 0);
-		break;
-	case INJECT_TORN:
-		fdx_pattern_fill(&other, b->map + half, b->length - half, half);
-		break;
-	}
-}
-
-/* Make, fill, seal and send buffer i; then wait for its verdict. */
-static int offer_one(struct fdx_session *s, const struct serve_opts *o, unsigned client,
-		     uint64_t i, struct fdx_buffer *b, struct client_report *rep)
-{
+	const struct make_ctx *c = ctx;
+	const struct serve_opts *o = c->o;
+	struct fdx_provenance prov = { .pid = (uint32_t)getpid(),
+				       .session = c->client,
+				       .index = i,
+				       .plane = -1,
+				       .has_seed = true,
+				       .seed = o->seed };
+	struct fdx_object obj = *layout_of(o, i);
 	struct fdx_pattern pat;
-	struct fdx_object obj;
-	struct fdx_object_ack ack;
-	char name[FDX_PROVENANCE_MAX];
 	int r;
 
-	/* the name tells `fdx stat` and /proc readers who made the buffer and what it is */
-	fdx_provenance_format(name, sizeof(name),
-			      &(struct fdx_provenance){ .pid = (uint32_t)getpid(),
-						 .session = client, .index = i,
-						 .plane = -1, .has_seed = true,
-						 .seed = o->seed });
-	r = fdx_buffer_create(b, name, o->size, FDX_BUF_POPULATE);
+	obj.backend = o->copy ? FDX_BACKEND_COPY : FDX_BACKEND_MEMFD;
+	obj.content = FDX_CONTENT_PATTERN;
+	obj.seed = o->seed;
+	obj.frame = i;
+	r = fdx_held_create(h, &obj, &prov, FDX_BUF_POPULATE);
 	if (r < 0) {
-		fdx_session_fail(
-			s, r, "cannot allocate buffer %" PRIu64 " (%" PRIu64 " bytes): %s",
-			i, o->size, strerror(-r));
-		fdx_session_send_error(s, FDX_EXIT_SYSTEM, fdx_session_error(s));
-		return FDX_EXIT_SYSTEM;
+		snprintf(err, errcap,
+			 "cannot allocate buffer %" PRIu64 " (%" PRIu64 " bytes): %s", i,
+			 obj.size, strerror(-r));
+		return r;
 	}
 	fdx_pattern_init(&pat, o->seed, i);
-	fdx_pattern_fill(&pat, b->map, b->length, 0);
+	fdx_held_fill(h, &pat, 0, obj.size);
 	/* in a stream the damage goes to the first frame that reuses a buffer instead */
 	if (i == 0 && o->inject != INJECT_NONE && !streaming(o))
-		inject(o, b);
-	r = fdx_buffer_seal(b);
+		stream_damage(h, o->inject, o->seed, 0, o->flip_offset);
+	return 0;
+}
+
+/* The client's limits against what we are asked to send: refuse before allocating. */
+static int check_client(struct fdx_session *s, const struct serve_opts *o)
+{
+	uint64_t largest = 0;
+
+	for (unsigned k = 0; k < o->img.nformats; k++)
+		if (o->layouts[k].size > largest)
+			largest = o->layouts[k].size;
+	if (o->count > s->peer.max_objects)
+		return fdx_session_fail(s, -E2BIG,
+					"client accepts at most %" PRIu32
+					" objects, asked to send %" PRIu64,
+					s->peer.max_objects, o->count);
+	if (streaming(o) && !(s->peer.caps & FDX_CAP_STREAM))
+		return fdx_session_fail(
+			s, -EOPNOTSUPP,
+			"consumer '%s' does not take streams (no STREAM capability)",
+			s->peer.name);
+	if (s->peer.max_size && largest > s->peer.max_size)
+		return fdx_session_fail(s, -EFBIG,
+					"client accepts objects of at most %" PRIu64
+					" bytes, asked to send %" PRIu64,
+					s->peer.max_size, largest);
+	return 0;
+}
+
+static int produce_for(struct fdx_session *s, unsigned client, const struct serve_opts *o,
+		       struct client_report *rep)
+{
+	struct make_ctx ctx = { .o = o, .client = client };
+	struct fdx_held *objs;
+	int r;
+
+	r = check_client(s, o);
 	if (r < 0) {
-		fdx_session_fail(s, r, "cannot seal buffer %" PRIu64 ": %s", i,
-				 strerror(-r));
+		fdx_session_send_error(s, FDX_EXIT_PEER, fdx_session_error(s));
+		return r;
+	}
+	objs = calloc(o->count, sizeof(*objs));
+	if (!objs) {
+		r = fdx_session_fail(s, -ENOMEM, "out of memory for %" PRIu64 " buffers",
+				     o->count);
 		fdx_session_send_error(s, FDX_EXIT_SYSTEM, fdx_session_error(s));
-		return FDX_EXIT_SYSTEM;
+		return r;
 	}
-	fdx_object_raw(&obj, o->size, FDX_BACKEND_MEMFD, o->seed, i);
-	if (o->copy) {
-		/*
-		 * Nothing shared: the consumer makes its own buffer and the frames come as
-		 * DATA. The seed stays, for checking them; the object itself holds no
-		 * bytes.
-		 */
-		obj.backend = FDX_BACKEND_COPY;
+	r = produce_objects(s, o->count, make_object, &ctx, objs, &rep->prod);
+	if (r >= 0 && s->stream) {
+		struct stream_opts so = {
+			.frames = o->frames,
+			.duration = o->duration,
+			.fill = !o->no_fill,
+			.copy = o->copy,
+			.seed = o->seed,
+			.inject = o->inject,
+			.flip_offset = o->flip_offset,
+		};
+
+		rep->prod.streamed = true;
+		r = stream_produce(s, &so, objs, (uint32_t)o->count, &rep->prod.stream);
+	} else if (r >= 0) {
+		/* the consumer says goodbye first, with its totals; ours answer it */
+		r = produce_finish(s, &rep->prod);
 	}
-	r = fdx_session_send_object(s, &obj, &b->fd, o->copy ? 0 : 1, i + 1 == o->count);
-	if (r < 0) {
-		/* refused before sending (no STREAM capability, say): tell the consumer why
-		 */
-		fdx_session_send_error(s, (uint32_t)cli_exit_for(r), fdx_session_error(s));
-		return cli_exit_for(r);
-	}
-	r = fdx_session_recv_ack(s, &ack);
-	if (r < 0)
-		return cli_exit_for(r);
-	rep->objects++;
-	rep->bytes += o->size;
-	tally(rep, &ack);
-	return FDX_EXIT_OK;
+	for (uint64_t i = 0; i < o->count; i++)
+		fdx_held_release(&objs[i]);
+	free(objs);
+	return r;
 }
 
 static int serve_client(int conn, unsigned client, const struct serve_opts *o,
@@ -261,150 +275,116 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 		.max_objects = 1, /* a producer takes none; 0 is not a valid limit */
 		.name = "fdx-serve",
 	};
-	struct fdx_buffer *bufs = NULL;
+	char prefix[32];
 	struct fdx_session s;
-	struct fdx_bye bye = { 0 }, peer_bye;
-	double t0;
-	int rc = FDX_EXIT_OK;
 	int r;
 
+	if (o->receive) {
+		hello = consume_hello("fdx-serve");
+		/* clients one after the other would overwrite each other's dumps */
+		snprintf(prefix, sizeof(prefix), "c%u-", client);
+		rep->dump = o->dump;
+		rep->dump.prefix = prefix;
+	}
 	if (fdx_channel_peer_pid(conn, &rep->pid) < 0)
 		rep->pid = 0;
 	fdx_session_init(&s, conn, true, &hello);
 	s.trace = cli_trace;
-	s.want_stream = streaming(o);
+	s.want_stream = !o->receive && streaming(o);
 	r = fdx_session_handshake(&s);
+	if (r >= 0) {
+		snprintf(rep->name, sizeof(rep->name), "%s", s.peer.name);
+		if (o->receive)
+			r = consume_session(&s, o->verify, &rep->dump, &rep->cons);
+		else
+			r = produce_for(&s, client, o, rep);
+	}
+	rep->exit = o->receive ? consume_exit(&rep->cons, r) : produce_exit(&rep->prod, r);
+	if (o->receive && rep->dump.failed && rep->exit == FDX_EXIT_OK)
+		rep->exit = FDX_EXIT_SYSTEM;
 	if (r < 0) {
-		rc = cli_exit_for(r);
-		goto out;
-	}
-	snprintf(rep->name, sizeof(rep->name), "%s", s.peer.name);
-	if (o->count > s.peer.max_objects)
-		fdx_session_fail(&s, -E2BIG,
-				 "client accepts at most %" PRIu32 " objects, asked to "
-				 "send %" PRIu64,
-				 s.peer.max_objects, o->count);
-	else if (streaming(o) && !(s.peer.caps & FDX_CAP_STREAM))
-		fdx_session_fail(
-			&s, -EOPNOTSUPP,
-			"consumer '%s' does not take streams (no STREAM capability)",
-			s.peer.name);
-	else if (s.peer.max_size && o->size > s.peer.max_size)
-		fdx_session_fail(&s, -EFBIG,
-				 "client accepts objects of at most %" PRIu64 " bytes, "
-				 "asked to send %" PRIu64,
-				 s.peer.max_size, o->size);
-	if (s.state == FDX_SS_FAILED) {
-		fdx_session_send_error(&s, FDX_EXIT_PEER, fdx_session_error(&s));
-		rc = FDX_EXIT_PEER;
-		goto out;
-	}
-	bufs = calloc(o->count, sizeof(*bufs));
-	if (!bufs) {
-		fdx_session_fail(&s, -ENOMEM, "out of memory for %" PRIu64 " buffers",
-				 o->count);
-		fdx_session_send_error(&s, FDX_EXIT_SYSTEM, fdx_session_error(&s));
-		rc = FDX_EXIT_SYSTEM;
-		goto out;
-	}
-	for (uint64_t i = 0; i < o->count; i++)
-		bufs[i].fd = -1;
-
-	t0 = cli_now();
-	for (uint64_t i = 0; i < o->count && rc == FDX_EXIT_OK; i++)
-		rc = offer_one(&s, o, client, i, &bufs[i], rep);
-	rep->seconds = cli_now() - t0;
-	if (rc != FDX_EXIT_OK)
-		goto out;
-
-	if (s.stream) {
-		struct stream_opts so = {
-			.frames = o->frames,
-			.duration = o->duration,
-			.fill = !o->no_fill,
-			.copy = o->copy,
-			.seed = o->seed,
-			.inject = o->inject,
-			.flip_offset = o->flip_offset,
-		};
-
-		r = stream_produce(&s, &so, bufs, (uint32_t)o->count, o->size,
-				   &rep->stream);
-		rep->streamed = true;
-		if (r < 0)
-			rc = cli_exit_for(r);
-		else if (rep->mismatch || rep->stream.mismatch)
-			rc = FDX_EXIT_MISMATCH;
-		goto out;
-	}
-	/* the consumer says goodbye first, with its totals; ours answer it */
-	r = fdx_session_recv_bye(&s, &peer_bye);
-	bye.objects = rep->objects;
-	bye.bytes = rep->bytes;
-	bye.mismatches = rep->mismatch;
-	if (r >= 0)
-		r = fdx_session_send_bye(&s, &bye);
-	if (r < 0)
-		rc = cli_exit_for(r);
-	else if (rep->mismatch)
-		rc = FDX_EXIT_MISMATCH;
-out:
-	if (rc != FDX_EXIT_OK && rc != FDX_EXIT_MISMATCH) {
 		snprintf(rep->error, sizeof(rep->error), "%s", fdx_session_error(&s));
 		cli_err("client %u: %s", client, rep->error);
 	}
-	if (bufs) {
-		for (uint64_t i = 0; i < o->count; i++)
-			fdx_buffer_release(&bufs[i]);
-		free(bufs);
-	}
+	rep->dump.prefix = NULL; /* the buffer it pointed at is gone */
 	fdx_session_cleanup(&s);
-	rep->exit = rc;
-	return rc;
+	return rep->exit;
 }
 
-static void report_client(const struct client_report *rep, struct json_object *clients)
+static void report_client(const struct client_report *rep, bool receive,
+			  struct json_object *clients)
 {
+	bool failed = rep->exit != FDX_EXIT_OK && rep->exit != FDX_EXIT_MISMATCH;
+	char counts[192];
+
 	if (clients) {
 		struct json_object *c = json_object_new_object();
 
 		json_object_object_add(c, "client", json_object_new_int64(rep->client));
 		json_object_object_add(c, "pid", json_object_new_int64(rep->pid));
 		json_object_object_add(c, "name", json_object_new_string(rep->name));
-		json_object_object_add(c, "objects", json_object_new_uint64(rep->objects));
-		json_object_object_add(c, "bytes", json_object_new_uint64(rep->bytes));
-		json_object_object_add(c, "seconds", json_object_new_double(rep->seconds));
-		json_object_object_add(c, "ok", json_object_new_uint64(rep->ok));
-		json_object_object_add(c, "mismatch",
-				       json_object_new_uint64(rep->mismatch));
-		json_object_object_add(c, "unchecked",
-				       json_object_new_uint64(rep->unchecked));
+		if (receive) {
+			consume_json(&rep->cons, c);
+			cli_dump_json(&rep->dump, c);
+		} else {
+			produce_json(&rep->prod, c);
+		}
 		json_object_object_add(c, "error",
 				       rep->error[0] ? json_object_new_string(rep->error)
 						     : NULL);
 		json_object_object_add(c, "exit", json_object_new_int(rep->exit));
-		json_object_object_add(c, "acks", json_object_get(rep->acks));
-		json_object_object_add(c, "stream",
-				       rep->streamed ? stream_json(&rep->stream, true)
-						     : NULL);
 		json_object_array_add(clients, c);
 		return;
 	}
-	char counts[128];
+	if (receive) {
+		char v[96];
 
-	cli_verdict_counts(counts, sizeof(counts), rep->ok, rep->mismatch, rep->unchecked);
-	cli_info("client %u (pid %d, %s): %" PRIu64 " objects, %" PRIu64
-		 " bytes in %.1f ms: %s%s",
-		 rep->client, (int)rep->pid, rep->name[0] ? rep->name : "?", rep->objects,
-		 rep->bytes, rep->seconds * 1e3, counts,
-		 rep->exit == FDX_EXIT_OK || rep->exit == FDX_EXIT_MISMATCH ? ""
-									    : " (failed)");
-	if (rep->streamed)
-		stream_print(&rep->stream, true);
+		cli_verdict_counts(v, sizeof(v), rep->cons.ok, rep->cons.mismatch,
+				   rep->cons.unchecked);
+		snprintf(counts, sizeof(counts),
+			 "received %" PRIu64 " objects, %" PRIu64 " bytes: %s",
+			 rep->cons.objects, rep->cons.bytes, v);
+	} else {
+		produce_counts(&rep->prod, counts, sizeof(counts));
+	}
+	cli_info("client %u (pid %d, %s): %s%s", rep->client, (int)rep->pid,
+		 rep->name[0] ? rep->name : "?", counts, failed ? " (failed)" : "");
+	if (receive && rep->cons.streamed)
+		stream_print(&rep->cons.stream, false);
+	if (!receive && rep->prod.streamed)
+		stream_print(&rep->prod.stream, true);
+}
+
+/* What the first line says the server offers. */
+static void describe_offer(const struct serve_opts *o, char *buf, size_t cap)
+{
+	const struct fdx_object *l = &o->layouts[0];
+	char shape[48];
+
+	if (o->receive) {
+		snprintf(buf, cap, "receiving objects%s",
+			 o->verify ? ", verifying them" : "");
+		return;
+	}
+	if (o->img.nformats > 1)
+		snprintf(buf, cap,
+			 "%" PRIu64
+			 " buffers, formats taken in turn from %s, seed %" PRIu64,
+			 o->count, "--format", o->seed);
+	else if (l->kind == FDX_KIND_IMAGE)
+		snprintf(buf, cap,
+			 "%" PRIu64 " buffer%s of %s, %" PRIu64 " bytes, seed %" PRIu64,
+			 o->count, o->count == 1 ? "" : "s",
+			 fdx_object_shape(l, shape, sizeof(shape)), l->size, o->seed);
+	else
+		snprintf(buf, cap,
+			 "%" PRIu64 " buffer%s of %" PRIu64 " bytes, seed %" PRIu64,
+			 o->count, o->count == 1 ? "" : "s", l->size, o->seed);
 }
 
 static int serve(const struct serve_opts *o, struct json_object *doc)
 {
+	char offer[160];
 	struct json_object *clients = doc ? json_object_new_array() : NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block, old_mask;
@@ -416,7 +396,7 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	if (r < 0)
 		return r == -ENAMETOOLONG || r == -EINVAL ? FDX_EXIT_USAGE
 							  : FDX_EXIT_SYSTEM;
-	umask(077); /* the socket file is for this user only */
+	mode_t old_umask = umask(077); /* the socket file is for this user only */
 	/*
 	 * A signal between bind() and the handler would leave the socket behind: hold the
 	 * signals until the handler knows what to remove.
@@ -427,6 +407,7 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old_mask);
 	r = fdx_channel_listen(sock_path, &lfd, &lock_fd);
+	umask(old_umask); /* what else we write (dumps) is the user's business */
 	if (r < 0)
 		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	if (r == -EADDRINUSE) {
@@ -454,9 +435,8 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	sigaction(SIGHUP, &sa, NULL);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL); /* a pending one is handled now */
 
-	cli_info("listening on %s (%" PRIu64 " buffer%s of %" PRIu64 " bytes, seed %" PRIu64
-		 ")",
-		 sock_path, o->count, o->count == 1 ? "" : "s", o->size, o->seed);
+	describe_offer(o, offer, sizeof(offer));
+	cli_info("listening on %s (%s)", sock_path, offer);
 	fflush(stdout);
 	for (unsigned k = 1; o->clients == 0 || k <= o->clients; k++) {
 		struct client_report rep = { .client = k };
@@ -471,14 +451,17 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 			rc = FDX_EXIT_SYSTEM;
 			break;
 		}
-		if (clients)
-			rep.acks = json_object_new_array();
+		if (clients) {
+			rep.prod.acks = json_object_new_array();
+			rep.cons.objects_json = json_object_new_array();
+		}
 		r = serve_client(conn, k, o, &rep);
 		close(conn);
 		if (r > rc)
 			rc = r;
-		report_client(&rep, clients);
-		json_object_put(rep.acks);
+		report_client(&rep, o->receive, clients);
+		json_object_put(rep.prod.acks);
+		json_object_put(rep.cons.objects_json);
 		fflush(stdout);
 	}
 	unlink_our_socket();
@@ -491,7 +474,7 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	return rc;
 }
 
-/* Stream options that only make sense together, checked before anything starts. */
+/* Producer options that only make sense together, checked before anything starts. */
 static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 			     const char *duration_s)
 {
@@ -507,6 +490,11 @@ static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 		cli_err("--copy needs a stream (--frames or --duration)");
 		return -EINVAL;
 	}
+	if (o->copy && o->img.fd_per_plane) {
+		cli_err("--copy sends each object as one buffer; it does not go with "
+			"--fd-per-plane");
+		return -EINVAL;
+	}
 	if (o->no_fill && !streaming(o)) {
 		cli_err("--no-fill needs a stream (--frames or --duration)");
 		return -EINVAL;
@@ -514,6 +502,24 @@ static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 	if (o->no_fill && o->inject != INJECT_NONE) {
 		cli_err("--inject needs the buffers filled; it does nothing with --no-fill");
 		return -EINVAL;
+	}
+	if (o->inject == INJECT_FLIP) {
+		/* in a stream the damaged buffer is whichever comes back first: any size */
+		uint64_t room = o->layouts[0].size;
+
+		for (unsigned k = 1; streaming(o) && k < o->img.nformats; k++)
+			if (o->layouts[k].size < room)
+				room = o->layouts[k].size;
+		if (o->flip_offset >= room) {
+			cli_err("--inject flip:%" PRIu64
+				": offset is beyond the buffer (%s "
+				"has %" PRIu64 " bytes)",
+				o->flip_offset,
+				streaming(o) && o->img.nformats > 1 ? "the smallest"
+								    : "buffer 0",
+				room);
+			return -EINVAL;
+		}
 	}
 	/* in a stream the damage lands on frame --count, the first to reuse a buffer */
 	if (o->inject != INJECT_NONE && o->frames && o->frames <= o->count) {
@@ -526,16 +532,66 @@ static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 	return 0;
 }
 
+/* With --receive the clients decide what is sent: the producer's options are refused. */
+static int check_receive_opts(const char *const *given, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!given[i])
+			continue;
+		cli_err("%s is for sending; with --receive the clients decide what comes",
+			names[i]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Lay out every --format entry once; --size is for raw objects only. */
+static int setup_layouts(struct serve_opts *o, const struct imageopts_args *ia,
+			 const char *size_s)
+{
+	bool has_raw = false, has_image = false;
+
+	/* --size alone asks for raw objects, as it always did */
+	if (imageopts_parse(&o->img, ia, size_s && !ia->format ? "raw" : "nv12") < 0)
+		return -EINVAL;
+	for (unsigned k = 0; k < o->img.nformats; k++) {
+		has_raw |= o->img.formats[k] == FDX_FORMAT_RAW;
+		has_image |= o->img.formats[k] != FDX_FORMAT_RAW;
+		if (imageopts_layout(&o->img, o->img.formats[k], o->img.width,
+				     o->img.height, o->size, NULL, &o->layouts[k]) < 0)
+			return -EINVAL;
+	}
+	if (size_s && !has_raw) {
+		cli_err("--size is for raw objects; an image's size follows from --format, "
+			"--width and --height");
+		return -EINVAL;
+	}
+	if (!has_image && (ia->width || ia->height || ia->align || ia->fd_per_plane)) {
+		cli_err("%s is for image formats; the objects are raw (--format raw)",
+			ia->width    ? "--width"
+			: ia->height ? "--height"
+			: ia->align  ? "--align"
+				     : "--fd-per-plane");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int serve_main(int argc, const char **argv)
 {
 	const char *count_s = NULL, *size_s = NULL, *seed_s = NULL, *clients_s = NULL;
 	const char *inject_s = NULL, *frames_s = NULL, *duration_s = NULL;
+	const char *dump_s = NULL, *every_s = NULL;
+	struct imageopts_args ia = { 0 };
 	struct serve_opts o = { .count = 4, .size = DEFAULT_SIZE, .seed = 1, .clients = 1 };
 	struct poptOption options[] = {
 		{ "count", 'n', POPT_ARG_STRING, &count_s, 0,
 		  "buffers sent to each client (default 4)", "N" },
+		IMAGEOPTS_TABLE(ia, "object formats, taken in turn: raw or an image format "
+				    "(default nv12; 'fdx serve --format help' lists them)"),
 		{ "size", '\0', POPT_ARG_STRING, &size_s, 0,
-		  "bytes per buffer, K/M/G suffixes allowed (default 3110400, a 1080p NV12 frame)",
+		  "bytes per raw object, K/M/G suffixes allowed (default 3110400); alone it "
+		  "means --format raw",
 		  "BYTES" },
 		{ "seed", '\0', POPT_ARG_STRING, &seed_s, 0, "pattern seed (default 1)",
 		  "N" },
@@ -556,6 +612,13 @@ static int serve_main(int argc, const char **argv)
 		  "testing aid: damage buffer 0, or the first reused frame of a stream "
 		  "(flip:OFFSET, stale, torn)",
 		  "KIND" },
+		{ "receive", 'r', POPT_ARG_NONE, &o.receive, 0,
+		  "be a consumer instead: take the objects clients such as send-image send",
+		  NULL },
+		{ "verify", '\0', POPT_ARG_NONE, &o.verify, 0,
+		  "with --receive: check every object against its pattern or checksum",
+		  NULL },
+		CLI_DUMP_OPTIONS(dump_s, every_s),
 		CLI_COMMON_TABLE,
 		CLI_HELP_TABLE,
 		POPT_TABLEEND
@@ -568,6 +631,47 @@ static int serve_main(int argc, const char **argv)
 	if (rc >= 0)
 		goto out;
 	rc = FDX_EXIT_USAGE;
+	if (ia.format && !strcmp(ia.format, "help")) {
+		for (unsigned i = 0; i < fdx_format_count(); i++) {
+			const struct fdx_format_desc *d = fdx_format_at(i);
+
+			printf("%-6s %-7s %s\n", d->name, d->alias ? d->alias : "",
+			       d->summary);
+		}
+		printf("%-6s %-7s %s\n", "raw", "", "bytes without a layout (--size)");
+		rc = FDX_EXIT_OK;
+		goto out;
+	}
+	if (o.receive) {
+		const char *given[] = { count_s,
+					size_s,
+					seed_s,
+					ia.format,
+					ia.width,
+					ia.height,
+					ia.align,
+					frames_s,
+					duration_s,
+					inject_s,
+					o.copy ? "" : NULL,
+					o.no_fill ? "" : NULL,
+					ia.fd_per_plane ? "" : NULL };
+		static const char *const names[] = {
+			"--count",  "--size",	 "--seed",	   "--format",	 "--width",
+			"--height", "--align",	 "--frames",	   "--duration", "--inject",
+			"--copy",   "--no-fill", "--fd-per-plane",
+		};
+
+		if (check_receive_opts(given, names, FDX_ARRAY_SIZE(names)) < 0)
+			goto out;
+	} else if (o.verify || dump_s || every_s) {
+		cli_err("%s is for --receive; to check what serve sends, run 'fdx connect "
+			"--verify'",
+			o.verify ? "--verify"
+			: dump_s ? "--dump"
+				 : "--dump-every");
+		goto out;
+	}
 	if ((count_s &&
 	     cli_parse_u64("--count", count_s, 1, MAX_COUNT, false, &o.count) < 0) ||
 	    (size_s && cli_parse_u64("--size", size_s, 1, INT64_MAX, true, &o.size) < 0) ||
@@ -580,16 +684,36 @@ static int serve_main(int argc, const char **argv)
 	     cli_parse_u64("--frames", frames_s, 1, UINT64_MAX, false, &o.frames) < 0) ||
 	    (duration_s && cli_parse_seconds("--duration", duration_s, &o.duration) < 0))
 		goto out;
-	if (check_stream_opts(&o, frames_s, duration_s) < 0)
+	if (setup_layouts(&o, &ia, size_s) < 0)
 		goto out;
-	rc = check_resources(&o);
+	if (!o.receive && check_stream_opts(&o, frames_s, duration_s) < 0)
+		goto out;
+	rc = cli_dump_setup(&o.dump, dump_s, every_s);
 	if (rc >= 0)
 		goto out;
+	if (!o.receive) {
+		rc = check_resources(&o);
+		if (rc >= 0)
+			goto out;
+	}
 	if (cli.json) {
+		struct json_object *f = json_object_new_array();
+
 		doc = json_object_new_object();
-		json_object_object_add(doc, "count", json_object_new_uint64(o.count));
-		json_object_object_add(doc, "size", json_object_new_uint64(o.size));
-		json_object_object_add(doc, "seed", json_object_new_uint64(o.seed));
+		json_object_object_add(doc, "receive", json_object_new_boolean(o.receive));
+		if (!o.receive) {
+			for (unsigned k = 0; k < o.img.nformats; k++)
+				json_object_array_add(
+					f, json_object_new_string(
+						   fdx_format_name(o.img.formats[k])));
+			json_object_object_add(doc, "count",
+					       json_object_new_uint64(o.count));
+			json_object_object_add(doc, "formats", json_object_get(f));
+			json_object_object_add(doc, "size",
+					       json_object_new_uint64(o.layouts[0].size));
+			json_object_object_add(doc, "seed", json_object_new_uint64(o.seed));
+		}
+		json_object_put(f);
 	}
 	rc = serve(&o, doc);
 	if (doc)
@@ -603,6 +727,9 @@ out:
 	free((char *)inject_s);
 	free((char *)frames_s);
 	free((char *)duration_s);
+	free((char *)dump_s);
+	free((char *)every_s);
+	imageopts_free(&ia);
 	poptFreeContext(pc);
 	return rc;
 }
@@ -610,5 +737,6 @@ out:
 const struct fdx_cmd fdx_cmd_serve = {
 	.name = "serve",
 	.run = serve_main,
-	.summary = "producer: listen, send sealed buffers filled with a seeded pattern",
+	.summary =
+		"server: send sealed pattern-filled buffers, or take them with --receive",
 };

@@ -8,6 +8,7 @@
 static const struct fdx_cmd *const commands[] = {
 	&fdx_cmd_serve,
 	&fdx_cmd_connect,
+	&fdx_cmd_send_image,
 };
 
 /* Exact names only: a prefix must never pick a command by accident. */
@@ -27,7 +28,7 @@ static void usage(FILE *out)
 		"Zero-copy buffer exchange between processes by passing file descriptors.\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < FDX_ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+		fprintf(out, "  %-11s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out,
 		"\nOptions:\n"
 		"  -h, --help     show this help and exit\n"

@@ -14,6 +14,7 @@
 #include "fdx.h"
 #include "object.h"
 #include "pattern.h"
+#include "report.h"
 #include "stream.h"
 
 #define MAX_REPORTED 5 /* mismatching frames named one by one; then only counted */
@@ -81,12 +82,36 @@ static void tally(struct stream_report *rep, unsigned verdict)
 		rep->unchecked++;
 }
 
+void stream_damage(struct fdx_held *h, unsigned kind, uint64_t seed, uint64_t frame,
+		   uint64_t flip_offset)
+{
+	struct fdx_pattern other;
+	uint64_t size = h->obj.size;
+	uint8_t *b;
+
+	/* the frame that comes next, as a producer that ran ahead would have written */
+	fdx_pattern_init(&other, seed, frame + 1);
+	switch (kind) {
+	case INJECT_FLIP:
+		b = fdx_held_at(h, flip_offset);
+		if (b)
+			*b ^= 0xff;
+		break;
+	case INJECT_STALE:
+		fdx_held_fill(h, &other, 0, size);
+		break;
+	case INJECT_TORN:
+		fdx_held_fill(h, &other, size / 2, size);
+		break;
+	}
+}
+
 /* The stream's testing aids, applied to the first frame that reuses a buffer. */
-static void fill_frame(const struct stream_opts *o, struct fdx_buffer *b, uint64_t frame,
+static void fill_frame(const struct stream_opts *o, struct fdx_held *h, uint64_t frame,
 		       bool damage)
 {
 	struct fdx_pattern p;
-	uint64_t len = b->length;
+	uint64_t len = h->obj.size;
 
 	if (!o->fill)
 		return;
@@ -95,14 +120,13 @@ static void fill_frame(const struct stream_opts *o, struct fdx_buffer *b, uint64
 		return; /* the buffer keeps the frame it had */
 	if (damage && o->inject == INJECT_TORN)
 		len /= 2; /* the second half keeps the frame it had */
-	fdx_pattern_fill(&p, b->map, len, 0);
+	fdx_held_fill(h, &p, 0, len);
 	if (damage && o->inject == INJECT_FLIP)
-		b->map[o->flip_offset] ^= 0xff;
+		stream_damage(h, INJECT_FLIP, o->seed, frame, o->flip_offset);
 }
 
 int stream_produce(struct fdx_session *s, const struct stream_opts *o,
-		   struct fdx_buffer *bufs, uint32_t n, uint64_t size,
-		   struct stream_report *rep)
+		   struct fdx_held *objs, uint32_t n, struct stream_report *rep)
 {
 	/* everything the loop needs is set up here: nothing is allocated per frame */
 	uint32_t *queue = calloc(n, sizeof(*queue));
@@ -163,16 +187,20 @@ int stream_produce(struct fdx_session *s, const struct stream_opts *o,
 			qlen--;
 			/* the buffer is ours between its RELEASE and this READY: fill it
 			 * now */
-			fill_frame(o, &bufs[b], f, o->inject != INJECT_NONE && f == n);
+			fill_frame(o, &objs[b], f, o->inject != INJECT_NONE && f == n);
 			sent[b] = now_ns();
-			r = o->copy ? fdx_session_send_data(s, b, bufs[b].map, size) : 0;
+			/* a copy buffer's whole memory: the planes and whatever lies
+			 * between */
+			r = o->copy ? fdx_session_send_data(s, b, objs[b].bufs[0].map,
+							    objs[b].bufs[0].length)
+				    : 0;
 			if (r >= 0)
 				r = fdx_session_send_ready(s, b, f);
 			if (r < 0)
 				goto out;
 			f++;
 			rep->frames++;
-			rep->bytes += size;
+			rep->bytes += objs[b].obj.size;
 		}
 		progress_tick(&prog, f, o->frames);
 	}
@@ -202,29 +230,26 @@ out:
 	return r;
 }
 
-static void report_mismatch(const struct received *h, const struct fdx_object *o,
-			    const struct fdx_verify_result *vr, struct stream_report *rep)
+static void frame_mismatch(const struct fdx_held *h, const struct fdx_object_result *res,
+			   struct stream_report *rep)
 {
 	struct fdx_diagnosis d;
-	char why[160];
+	char what[64], msg[512];
 
 	if (rep->mismatch == 1)
-		rep->first_bad_frame = o->frame;
+		rep->first_bad_frame = h->obj.frame;
 	if (rep->mismatch > MAX_REPORTED) {
 		if (rep->mismatch == MAX_REPORTED + 1)
 			cli_err("further mismatching frames are counted, not shown");
 		return;
 	}
-	fdx_object_diagnose(o, h->bufs, FDX_DIAG_WINDOW, &d);
-	fdx_diagnosis_describe(&d, why, sizeof(why));
-	cli_err("frame %" PRIu64 " in buffer %" PRIu32
-		" differs from the pattern at offset %" PRIu64 " (%" PRIu64 " byte%s); %s",
-		o->frame, o->index, vr->first_mismatch, vr->mismatched_bytes,
-		vr->mismatched_bytes == 1 ? "" : "s", why);
+	snprintf(what, sizeof(what), "frame %" PRIu64 " in buffer %" PRIu32, h->obj.frame,
+		 h->obj.index);
+	cli_err("%s", report_mismatch(h, res, what, msg, sizeof(msg), &d));
 }
 
-int stream_consume(struct fdx_session *s, bool verify, struct received *objs, uint32_t n,
-		   struct stream_report *rep)
+int stream_consume(struct fdx_session *s, bool verify, struct dump_plan *dump,
+		   struct fdx_held *objs, uint32_t n, struct stream_report *rep)
 {
 	struct fdx_bye bye = { 0 }, peer_bye;
 	struct progress prog;
@@ -238,11 +263,10 @@ int stream_consume(struct fdx_session *s, bool verify, struct received *objs, ui
 	faults = faults_now();
 	t0 = now_ns();
 	for (;;) {
-		struct fdx_verify_result vr = { .first_mismatch = FDX_NO_OFFSET };
+		struct fdx_object_result res = { .verdict = FDX_VERDICT_UNCHECKED };
 		struct fdx_release rel = { 0 };
 		struct fdx_ready ready;
-		struct fdx_object o;
-		unsigned verdict = FDX_VERDICT_UNCHECKED;
+		struct fdx_held *h;
 		bool ended;
 		uint64_t got;
 
@@ -253,23 +277,25 @@ int stream_consume(struct fdx_session *s, bool verify, struct received *objs, ui
 			break;
 		got = now_ns();
 		/* the session checked that the buffer is one of the ring */
-		o = objs[ready.buffer].obj;
-		o.frame = ready.frame;
+		h = &objs[ready.buffer];
+		h->obj.frame = ready.frame;
 		if (verify) {
 			uint64_t v0 = now_ns();
 
-			verdict = fdx_object_verify(&o, objs[ready.buffer].bufs, &vr);
+			fdx_held_verify(h, &res);
 			rep->verify_seconds += (double)(now_ns() - v0) / 1e9;
-			if (verdict != FDX_VERDICT_UNCHECKED)
-				rep->verify_bytes += o.size;
+			if (res.verdict != FDX_VERDICT_UNCHECKED)
+				rep->verify_bytes += h->obj.size;
 		}
-		tally(rep, verdict);
-		if (verdict == FDX_VERDICT_MISMATCH)
-			report_mismatch(&objs[ready.buffer], &o, &vr, rep);
+		tally(rep, res.verdict);
+		if (res.verdict == FDX_VERDICT_MISMATCH)
+			frame_mismatch(h, &res, rep);
+		if (dump)
+			dump_frame(dump, h);
 		rep->frames++;
-		rep->bytes += o.size;
+		rep->bytes += h->obj.size;
 		rel.buffer = ready.buffer;
-		rel.verdict = verdict;
+		rel.verdict = res.verdict;
 		r = fdx_session_send_release(s, &rel);
 		if (r < 0)
 			return r;

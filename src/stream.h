@@ -5,8 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "buffer.h"
 #include "codec.h"
+#include "dump.h"
+#include "object.h"
 #include "session.h"
 #include "stats.h"
 
@@ -27,13 +28,7 @@ struct stream_opts {
 	bool copy;	 /* send each frame's bytes as DATA (the copying baseline) */
 	uint64_t seed;
 	unsigned inject; /* enum inject_kind, applied to frame `count` (the first reuse) */
-	uint64_t flip_offset;
-};
-
-/* One received object, mapped until the session ends; its planes' buffers. */
-struct received {
-	struct fdx_object obj;
-	struct fdx_buffer bufs[FDX_MAX_PLANES];
+	uint64_t flip_offset; /* an object position */
 };
 
 struct stream_report {
@@ -46,14 +41,23 @@ struct stream_report {
 	uint64_t first_bad_frame; /* first mismatching frame, if any */
 };
 
-/* Producer: stream over the ring bufs[0..n) of size bytes each; ends with the BYEs. */
+/* Producer: stream over the ring objs[0..n) (objects sent); ends with the BYEs. */
 int stream_produce(struct fdx_session *s, const struct stream_opts *o,
-		   struct fdx_buffer *bufs, uint32_t n, uint64_t size,
-		   struct stream_report *rep);
+		   struct fdx_held *objs, uint32_t n, struct stream_report *rep);
 
-/* Consumer: answer READYs for the objects received until the producer's BYE. */
-int stream_consume(struct fdx_session *s, bool verify, struct received *objs, uint32_t n,
-		   struct stream_report *rep);
+/*
+ * Consumer: answer READYs for the objects received until the producer's BYE, verifying
+ * each frame with verify and dumping those the plan asks for.
+ */
+int stream_consume(struct fdx_session *s, bool verify, struct dump_plan *dump,
+		   struct fdx_held *objs, uint32_t n, struct stream_report *rep);
+
+/*
+ * --inject on the producer: damage object h, which holds frame `frame` of the pattern
+ * of seed, the way kind says (after it was filled).
+ */
+void stream_damage(struct fdx_held *h, unsigned kind, uint64_t seed, uint64_t frame,
+		   uint64_t flip_offset);
 
 /* "stream: 1000 frames in 0.52 s, ..." and the JSON object of a report. */
 void stream_print(const struct stream_report *rep, bool producer);

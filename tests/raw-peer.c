@@ -89,6 +89,101 @@ static void send_object(int sock, uint32_t seq, uint64_t claimed, const int *fds
 	send_raw(sock, buf, n, fds, nfds);
 }
 
+/*
+ * Image objects a consumer must refuse, or find wrong: an NV12 8x4 image (Y: 4 rows of
+ * 8 at offset 0, UV: 2 rows of 8 at offset 32) laid out wrongly, in a buffer too small,
+ * with a pipe for a plane's fd, or an RGB24 image whose checksum is wrong.
+ */
+static void send_image(int sock, const char *mode)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT, .hdr.flags = FDX_HF_LAST };
+	struct fdx_object *o = &m.u.object;
+	const unsigned seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	uint8_t buf[FDX_MSG_MAX];
+	int fds[2], nfds = 1;
+	size_t n;
+
+	o->kind = FDX_KIND_IMAGE;
+	o->backend = FDX_BACKEND_MEMFD;
+	o->format = 5; /* nv12 */
+	o->width = 8;
+	o->height = 4;
+	o->nplanes = 2;
+	o->content = FDX_CONTENT_PATTERN;
+	o->size = 48;
+	o->planes[0] =
+		(struct fdx_plane){ .stride = 8, .size = 32, .width = 8, .height = 4 };
+	o->planes[1] = (struct fdx_plane){
+		.stride = 8, .offset = 32, .size = 16, .width = 4, .height = 2
+	};
+	fds[0] = memfd(48, seals);
+	if (!strcmp(mode, "image-stride")) {
+		o->planes[0].stride = 4;
+	} else if (!strcmp(mode, "image-past-end")) {
+		close(fds[0]);
+		fds[0] = memfd(40, seals);
+	} else if (!strcmp(mode, "image-pipe")) {
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0)
+			die("pipe");
+		close(fds[0]);
+		fds[0] = memfd(32, seals);
+		fds[1] = p[0];
+		nfds = 2;
+		o->planes[1].fd_index = 1;
+		o->planes[1].offset = 0;
+	} else { /* image-checksum: 4x2 RGB24 of bytes 0..23, a checksum that is not theirs
+		  */
+		uint8_t px[24];
+
+		for (unsigned i = 0; i < sizeof(px); i++)
+			px[i] = (uint8_t)i;
+		close(fds[0]);
+		fds[0] = memfd(0, 0);
+		if (write(fds[0], px, sizeof(px)) != sizeof(px) ||
+		    fcntl(fds[0], F_ADD_SEALS, seals) < 0)
+			die("memfd");
+		o->format = 3; /* rgb24 */
+		o->width = 4;
+		o->height = 2;
+		o->nplanes = 1;
+		o->content = FDX_CONTENT_CHECKSUM;
+		o->checksum = 0xbad;
+		o->size = 24;
+		o->planes[0] = (struct fdx_plane){
+			.stride = 12, .size = 24, .width = 4, .height = 2
+		};
+		memset(&o->planes[1], 0, sizeof(o->planes[1]));
+	}
+	n = encode(&m, buf, 1, (uint16_t)nfds);
+	send_raw(sock, buf, n, fds, (unsigned)nfds);
+}
+
+/* The rest of a well-behaved session: the consumer's ACK and BYE, our BYE. */
+static void finish_session(int sock)
+{
+	struct fdx_msg m;
+	uint8_t buf[FDX_MSG_MAX];
+	ssize_t n = recv(sock, buf, sizeof(buf), 0);
+
+	if (n <= 0 || fdx_msg_decode(buf, (size_t)n, 0, &m) < 0 ||
+	    m.hdr.type != FDX_MSG_OBJECT_ACK)
+		die("recv OBJECT_ACK");
+	printf("ACK %s first_mismatch=%s mismatched_bytes=%llu\n",
+	       fdx_verdict_name(m.u.ack.verdict),
+	       m.u.ack.first_mismatch == FDX_NO_OFFSET ? "none" : "set",
+	       (unsigned long long)m.u.ack.mismatched_bytes);
+	n = recv(sock, buf, sizeof(buf), 0);
+	if (n <= 0 || fdx_msg_decode(buf, (size_t)n, 0, &m) < 0 ||
+	    m.hdr.type != FDX_MSG_BYE)
+		die("recv BYE");
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = FDX_MSG_BYE;
+	n = (ssize_t)encode(&m, buf, 2, 0);
+	send_raw(sock, buf, (size_t)n, NULL, 0);
+}
+
 /* What did the client say after the fault? */
 static void report_answer(int sock)
 {
@@ -207,8 +302,10 @@ static int consumer(const char *path, const char *mode)
 		buf[10] = 1;
 		send_raw(sock, buf, n, &fd, 1);
 	} else if (!strcmp(mode, "lying-verdict")) {
-		buf[FDX_HDR_SIZE + 4] =
-			FDX_VERDICT_MISMATCH; /* a mismatch with no evidence */
+		/* wrong bytes counted but no offset for them: contradicts itself (with
+		 * neither it would be a checksum that differs, which is allowed) */
+		buf[FDX_HDR_SIZE + 4] = FDX_VERDICT_MISMATCH;
+		buf[FDX_HDR_SIZE + 16] = 5;
 		send_raw(sock, buf, n, NULL, 0);
 	} else if (!strcmp(mode, "wrong-index")) {
 		send_raw(sock, buf, n, NULL, 0);
@@ -293,6 +390,13 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "short")) {
 		fds[0] = memfd(4096, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 		send_object(sock, 1, 8294400, fds, 1, 1);
+	} else if (!strcmp(mode, "image-checksum")) {
+		send_image(sock, mode);
+		finish_session(sock);
+		unlink(argv[1]);
+		return 0;
+	} else if (!strncmp(mode, "image-", 6)) {
+		send_image(sock, mode);
 	} else if (!strcmp(mode, "no-fd")) {
 		send_object(sock, 1, 4096, NULL, 0, 1);
 	} else if (!strcmp(mode, "extra-fds")) {

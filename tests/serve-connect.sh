@@ -3,16 +3,16 @@
 # --inject flip does to it
 . "${TOP_SRCDIR:-.}/tests/lib.sh"
 
-# 1. no options at all: defaults for socket, count, size, seed
+# 1. no options at all: defaults for socket, count, format (1920x1080 NV12), seed
 bg serve serve
 run connect 0 connect --verify
 reap serve "$BG" 0
 has connect out '^connected to '"$XDG_RUNTIME_DIR"'/fdx.sock: server pid [0-9]+ \(fdx-serve\)'
 # kernels with MFD_NOEXEC_SEAL (6.3+) add the exec seal themselves
-[ "$(grep -Ec '^object [0-3]: 3110400 bytes, memfd, seals shrink,grow,seal(,exec)?: ok$' "$T/connect.out")" -eq 4 ] ||
-	fail "connect: expected 4 verified 3110400-byte objects"
+[ "$(grep -Ec '^object [0-3]: 1920x1080 nv12, 3110400 bytes, memfd, seals shrink,grow,seal(,exec)?: ok$' "$T/connect.out")" -eq 4 ] ||
+	fail "connect: expected 4 verified 1920x1080 NV12 objects"
 has connect out '^total: 4 objects, 12441600 bytes: 4 ok, 0 mismatch, 0 unchecked; verified at'
-has serve out "^listening on $XDG_RUNTIME_DIR/fdx.sock \(4 buffers of 3110400 bytes, seed 1\)"
+has serve out "^listening on $XDG_RUNTIME_DIR/fdx.sock \(4 buffers of 1920x1080 nv12, 3110400 bytes, seed 1\)"
 has serve out '^client 1 \(pid [0-9]+, fdx-connect\): 4 objects, 12441600 bytes in .* ms: 4 ok$'
 [ ! -e "$XDG_RUNTIME_DIR/fdx.sock" ] || fail "serve left its socket behind"
 pass "serve & connect --verify with no options"
@@ -30,7 +30,7 @@ for off in 0 1555200 3110399; do
 	bg serve serve --inject "flip:$off"
 	run connect 1 connect --verify
 	reap serve "$BG" 1
-	has connect err "buffer 0 differs from the pattern at offset $off \\(1 byte\\)"
+	has connect err "buffer 0 differs from the pattern at offset $off \\(1 byte; plane [01]: 1\\)"
 	has connect out "^object 0: .*MISMATCH at offset $off, 1 byte differs \\(corrupt\\)$"
 	has connect err "; corrupt: no frame near 0 holds these bytes$"
 	has connect out '^object 1: .*: ok$'

@@ -38,7 +38,7 @@ while IFS='|' read -r kind msg; do
 	bg serve serve --frames 12 --inject "$kind" --json
 	run conn 1 connect --verify --json
 	reap serve "$BG" 1
-	has conn err "^fdx connect: frame 4 in buffer 0 differs from the pattern at offset [0-9]+ \\([0-9]+ bytes?\\); $msg"
+	has conn err "^fdx connect: frame 4 in buffer 0 differs from the pattern at offset [0-9]+ \\([0-9]+ bytes?(; plane [01]: [0-9]+)*\\); $msg"
 	jq -e '.exit == 1 and .stream.frames == 12 and .stream.mismatch == 1 and .stream.ok == 11
 		and .stream.first_mismatch_frame == 4' "$T/conn.out" >/dev/null ||
 		fail "$kind: $(jq -c .stream "$T/conn.out")"
@@ -148,3 +148,42 @@ bg serve serve --copy --frames 10 --count 2 --size 4K
 reap serve "$BG" 3
 has serve err "^fdx serve: client 1: consumer 'raw-consumer' does not take streams"
 pass "--copy to a consumer that cannot take it"
+
+# 10. a ring of images: formats in turn, padded rows, an fd per plane; damage lands in
+# the planes and is still diagnosed across them
+bg serve serve --frames 200 --count 3 --format nv12,i420,yuyv --width 322 --height 240 \
+	--align 64 --fd-per-plane --json
+run conn 0 connect --verify --json
+reap serve "$BG" 0
+jq -e '.exit == 0 and .stream.frames == 200 and .stream.ok == 200
+	and [.objects[].format] == ["nv12", "i420", "yuyv"] and [.objects[].fds] == [2, 3, 1]
+	and .objects[0].planes[0].stride == 384 and .stream.page_faults <= 16' \
+	"$T/conn.out" >/dev/null || fail "image ring: $(jq -c '{stream, f: [.objects[].format]}' "$T/conn.out")"
+bg serve serve --frames 8 --count 2 --width 64 --height 32 --fd-per-plane --inject torn
+run conn 1 connect --verify
+reap serve "$BG" 1
+has conn err "^fdx connect: frame 2 in buffer 0 differs from the pattern at offset 1536 .*; torn: frame 2 up to offset 1536, frame 0 from there on$"
+pass "image ring: 200 frames verified, torn across planes diagnosed"
+
+# 11. --copy of images: the planes travel in the one buffer the consumer makes
+bg serve serve --copy --frames 50 --format rgb24,nv12 --width 100 --height 20 --align 16 --json
+run conn 0 connect --verify --json
+reap serve "$BG" 0
+jq -e '.exit == 0 and .stream.ok == 50 and [.objects[].backend] == ["copy", "copy", "copy", "copy"]
+	and .objects[1].format == "nv12"' "$T/conn.out" >/dev/null ||
+	fail "--copy of images: $(jq -c '{stream, o: .objects[1]}' "$T/conn.out")"
+run bad 2 serve --copy --frames 5 --fd-per-plane
+has bad err "^fdx serve: --copy sends each object as one buffer; it does not go with --fd-per-plane$"
+pass "--copy of images verified"
+
+# 12. a stream's frames dumped: the first, then every 25th received
+rm -rf "$T/frames"
+bg serve serve --frames 100 --count 2 --width 32 --height 16
+run conn 0 connect --verify --dump "$T/frames" --dump-every 25 --json
+reap serve "$BG" 0
+ls "$T/frames" >"$T/frames.list"
+[ "$(tr '\n' ' ' <"$T/frames.list")" = "frame-00000000.ppm frame-00000025.ppm frame-00000050.ppm frame-00000075.ppm object-0000.ppm object-0001.ppm " ] ||
+	fail "dumped: $(tr '\n' ' ' <"$T/frames.list")"
+jq -e '.dumps.written == 6 and .dumps.failed == 0' "$T/conn.out" >/dev/null ||
+	fail "dumps JSON: $(jq -c .dumps "$T/conn.out")"
+pass "--dump-every 25 in a 100-frame stream: 4 frames and the 2 objects"

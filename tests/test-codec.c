@@ -1063,6 +1063,7 @@ START_TEST(reject_ack_contradictions)
 		/* index, verdict, first_mismatch, mismatched_bytes */
 		{ 0, FDX_VERDICT_OK, FDX_NO_OFFSET, 5 },
 		{ 0, FDX_VERDICT_OK, 0, 0 },
+		/* located needs both, unlocated (a checksum) neither */
 		{ 0, FDX_VERDICT_MISMATCH, 10, 0 },
 		{ 0, FDX_VERDICT_MISMATCH, FDX_NO_OFFSET, 3 },
 		{ 0, FDX_VERDICT_UNCHECKED, FDX_NO_OFFSET, 1 },
@@ -1078,6 +1079,16 @@ START_TEST(reject_ack_contradictions)
 		m.u.ack = bad[i];
 		ck_assert_msg(decode_exact(buf, wire_of(&m, buf), 0, NULL) == -EPROTO,
 			      "contradictory ACK %u accepted", i);
+	}
+	/* a checksum that differs says so without an offset: accepted as it is */
+	m.u.ack = (struct fdx_object_ack){ 2, FDX_VERDICT_MISMATCH, FDX_NO_OFFSET, 0 };
+	{
+		struct fdx_msg out;
+
+		ck_assert_int_eq(decode_exact(buf, wire_of(&m, buf), 0, &out), 0);
+		ck_assert_uint_eq(out.u.ack.verdict, FDX_VERDICT_MISMATCH);
+		ck_assert_uint_eq(out.u.ack.first_mismatch, FDX_NO_OFFSET);
+		ck_assert_uint_eq(out.u.ack.mismatched_bytes, 0);
 	}
 	m = sample(FDX_MSG_RELEASE);
 	m.u.release.verdict = FDX_VERDICT_MAX + 1;
@@ -1377,7 +1388,7 @@ START_TEST(data_rejects)
 }
 END_TEST
 
-/* A copy object has no fd and one raw plane from offset 0; with an fd it is refused. */
+/* A copy object has no fd and every plane in fd 0; with an fd it is refused. */
 START_TEST(copy_objects)
 {
 	struct fdx_msg m = sample_object1();
@@ -1396,9 +1407,36 @@ START_TEST(copy_objects)
 	n = wire_of(&m, buf);
 	ck_assert_int_eq(fdx_msg_decode(buf, n, 1, &out), -EBADFD);
 
+	/* planes may sit anywhere in the one buffer the consumer makes... */
 	m.hdr.nfds = 0;
 	m.u.object.planes[0].offset = 8;
 	m.u.object.size = m.u.object.planes[0].size;
+	n = wire_of(&m, buf);
+	ck_assert_int_eq(fdx_msg_decode(buf, n, 0, &out), 0);
+	/* ...but there is no second buffer */
+	m.u.object.planes[0].fd_index = 1;
+	n = wire_of(&m, buf);
+	ck_assert_int_eq(fdx_msg_decode(buf, n, 0, &out), -EPROTO);
+
+	/* an image copies as well: two planes, both in the consumer's one buffer */
+	m = sample_object1();
+	m.hdr.nfds = 0;
+	m.u.object.backend = FDX_BACKEND_COPY;
+	m.u.object.kind = FDX_KIND_IMAGE;
+	m.u.object.format = 5; /* nv12 */
+	m.u.object.width = 4;
+	m.u.object.height = 2;
+	m.u.object.nplanes = 2;
+	m.u.object.planes[0] =
+		(struct fdx_plane){ .stride = 4, .size = 8, .width = 4, .height = 2 };
+	m.u.object.planes[1] = (struct fdx_plane){
+		.stride = 4, .offset = 8, .size = 4, .width = 2, .height = 1
+	};
+	m.u.object.size = 12;
+	n = wire_of(&m, buf);
+	ck_assert_int_eq(fdx_msg_decode(buf, n, 0, &out), 0);
+	ck_assert_uint_eq(out.u.object.nplanes, 2);
+	m.u.object.planes[1].fd_index = 1;
 	n = wire_of(&m, buf);
 	ck_assert_int_eq(fdx_msg_decode(buf, n, 0, &out), -EPROTO);
 

@@ -296,8 +296,8 @@ static void run_exchange(unsigned nobjects, int corrupt)
 	ck_assert_uint_eq(s.peer.pid, (uint32_t)pid);
 
 	while (!last) {
-		struct fdx_buffer bufs[FDX_MAX_PLANES];
-		struct fdx_verify_result vr;
+		struct fdx_held held;
+		struct fdx_object_result res;
 		struct fdx_object_ack ack;
 		struct fdx_object o;
 		int fds[FDX_MAX_PLANES];
@@ -312,25 +312,26 @@ static void run_exchange(unsigned nobjects, int corrupt)
 		ck_assert_uint_eq(o.size, object_size(got));
 		ck_assert_uint_eq(o.frame, got);
 		ck_assert(tc_is_cloexec(fds[0]));
-		r = fdx_object_import(&o, fds, nfds, bufs, err, sizeof(err));
+		r = fdx_held_import(&held, &o, fds, nfds, 0, err, sizeof(err));
 		ck_assert_msg(r == 0, "import object %u: %s", got, err);
-		verdict = fdx_object_verify(&o, bufs, &vr);
+		verdict = fdx_held_verify(&held, &res);
 		if ((int)got == corrupt) {
 			ck_assert_uint_eq(verdict, FDX_VERDICT_MISMATCH);
-			ck_assert_uint_eq(vr.first_mismatch, o.size / 2);
-			ck_assert_uint_eq(vr.mismatched_bytes, 1);
+			ck_assert_uint_eq(res.total.first_mismatch, o.size / 2);
+			ck_assert_uint_eq(res.total.mismatched_bytes, 1);
 			bye.mismatches++;
 		} else {
 			ck_assert_uint_eq(verdict, FDX_VERDICT_OK);
-			ck_assert_uint_eq(vr.first_mismatch, FDX_NO_OFFSET);
+			ck_assert_uint_eq(res.total.first_mismatch, FDX_NO_OFFSET);
 		}
 		ack = (struct fdx_object_ack){ .index = o.index,
 					       .verdict = verdict,
-					       .first_mismatch = vr.first_mismatch,
-					       .mismatched_bytes = vr.mismatched_bytes };
+					       .first_mismatch = res.total.first_mismatch,
+					       .mismatched_bytes =
+						       res.total.mismatched_bytes };
 		ck_assert_msg(fdx_session_send_ack(&s, &ack) == 0, "ack %u: %s", got,
 			      fdx_session_error(&s));
-		fdx_buffer_release(&bufs[0]);
+		fdx_held_release(&held);
 		got++;
 	}
 	ck_assert_uint_eq(got, nobjects);
@@ -1032,111 +1033,6 @@ START_TEST(session_fail_and_send_error)
 }
 END_TEST
 
-/* ---- objects: describe, import, verify ---- */
-
-START_TEST(object_raw_fields)
-{
-	struct fdx_object o;
-	struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT, .hdr.nfds = 1 };
-	uint8_t buf[FDX_MSG_MAX];
-	int n;
-
-	memset(&o, 0xff, sizeof(o));
-	fdx_object_raw(&o, 123457, FDX_BACKEND_MEMFD, 42, 9);
-	ck_assert_uint_eq(o.kind, FDX_KIND_RAW);
-	ck_assert_uint_eq(o.backend, FDX_BACKEND_MEMFD);
-	ck_assert_uint_eq(o.format, 0);
-	ck_assert_uint_eq(o.nplanes, 1);
-	ck_assert_uint_eq(o.content, FDX_CONTENT_PATTERN);
-	ck_assert_uint_eq(o.size, 123457);
-	ck_assert_uint_eq(o.seed, 42);
-	ck_assert_uint_eq(o.frame, 9);
-	ck_assert_uint_eq(o.planes[0].fd_index, 0);
-	ck_assert_uint_eq(o.planes[0].offset, 0);
-	ck_assert_uint_eq(o.planes[0].size, 123457);
-	/* what the producer describes, the codec accepts */
-	m.u.object = o;
-	n = fdx_msg_encode(&m, buf, sizeof(buf));
-	ck_assert_int_gt(n, 0);
-	ck_assert_int_eq(fdx_msg_decode(buf, (size_t)n, 1, &m), 0);
-}
-END_TEST
-
-START_TEST(object_import_and_verify)
-{
-	struct fdx_buffer b, bufs[FDX_MAX_PLANES];
-	struct fdx_verify_result vr;
-	struct fdx_object o;
-	char err[256] = "";
-	int fd;
-
-	make_object(&b, &o, 10007, 5);
-	fd = fcntl(b.fd, F_DUPFD_CLOEXEC, 0);
-	ck_assert_int_eq(fdx_object_import(&o, &fd, 1, bufs, err, sizeof(err)), 0);
-	ck_assert_uint_eq(bufs[0].length, 10007);
-	ck_assert_uint_eq(fdx_object_verify(&o, bufs, &vr), FDX_VERDICT_OK);
-	ck_assert_uint_eq(vr.first_mismatch, FDX_NO_OFFSET);
-	ck_assert_uint_eq(vr.mismatched_bytes, 0);
-
-	b.map[777] ^= 0x80;
-	b.map[10006] ^= 0x01;
-	ck_assert_uint_eq(fdx_object_verify(&o, bufs, &vr), FDX_VERDICT_MISMATCH);
-	ck_assert_uint_eq(vr.first_mismatch, 777);
-	ck_assert_uint_eq(vr.mismatched_bytes, 2);
-	/* the wrong frame is wrong everywhere */
-	b.map[777] ^= 0x80;
-	b.map[10006] ^= 0x01;
-	o.frame = 6;
-	ck_assert_uint_eq(fdx_object_verify(&o, bufs, &vr), FDX_VERDICT_MISMATCH);
-	ck_assert_uint_gt(vr.mismatched_bytes, 9000);
-	/* nothing to check against */
-	o.content = FDX_CONTENT_NONE;
-	ck_assert_uint_eq(fdx_object_verify(&o, bufs, &vr), FDX_VERDICT_UNCHECKED);
-	ck_assert_uint_eq(vr.first_mismatch, FDX_NO_OFFSET);
-	ck_assert_uint_eq(vr.mismatched_bytes, 0);
-	fdx_buffer_release(&bufs[0]);
-	fdx_buffer_release(&b);
-}
-END_TEST
-
-/* An import that must fail with want, close the fd, and explain itself. */
-static void expect_import_refused(struct fdx_object *o, int fd, int want,
-				  const char *needle)
-{
-	struct fdx_buffer bufs[FDX_MAX_PLANES];
-	char err[256] = "";
-	int fds[1] = { fd };
-	int r = fdx_object_import(o, fds, 1, bufs, err, sizeof(err));
-
-	ck_assert_msg(r == want, "import returned %d (%s), expected %d", r, strerror(-r),
-		      want);
-	ck_assert_msg(strstr(err, needle), "error '%s' does not mention '%s'", err, needle);
-	ck_assert_msg(!tc_fd_is_open(fd), "fd %d left open after a refused import", fd);
-	ck_assert_int_eq(bufs[0].fd, -1);
-}
-
-START_TEST(object_import_refusals)
-{
-	struct fdx_buffer b;
-	struct fdx_object o;
-	int p[2];
-
-	make_object(&b, &o, 4096, 0);
-	o.index = 3;
-	o.size = o.planes[0].size = 8192;
-	expect_import_refused(&o, fcntl(b.fd, F_DUPFD_CLOEXEC, 0), -ERANGE, "4096");
-	expect_import_refused(&o, fcntl(b.fd, F_DUPFD_CLOEXEC, 0), -ERANGE, "8192");
-	expect_import_refused(&o, fcntl(b.fd, F_DUPFD_CLOEXEC, 0), -ERANGE, "3");
-	fdx_buffer_release(&b);
-
-	fdx_object_raw(&o, 4096, FDX_BACKEND_MEMFD, SEED, 0);
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	expect_import_refused(&o, p[0], -ENODEV, "pipe");
-	close(p[1]);
-	expect_import_refused(&o, tc_memfd("fdx-unsealed", 4096), -EPERM, "seal");
-}
-END_TEST
-
 /* ---- the stream of frames (READY / RELEASE) ---- */
 
 static void raw_frame_msg(int fd, unsigned type, uint32_t seq, uint32_t buffer,
@@ -1769,11 +1665,6 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, session_fail_and_send_error);
 	suite_add_tcase(s, tc);
 
-	tc = tc_case("object");
-	tcase_add_test(tc, object_raw_fields);
-	tcase_add_test(tc, object_import_and_verify);
-	tcase_add_test(tc, object_import_refusals);
-	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -17,7 +17,7 @@ run prefix 2 ser
 has prefix err "'ser' is not a command"
 pass "top level: help, version, unknown and prefix commands"
 
-for cmd in serve connect; do
+for cmd in serve connect send-image; do
 	run "h_$cmd" 0 "$cmd" --help
 	has "h_$cmd" out "^Usage: fdx $cmd \\[OPTIONS\\]"
 	has "h_$cmd" out -- '--socket=PATH'
@@ -30,8 +30,11 @@ for cmd in serve connect; do
 	run "bad_$cmd" 2 "$cmd" --no-such-option
 	has "bad_$cmd" err "^fdx $cmd: --no-such-option: unknown option$"
 	has "bad_$cmd" err "^Try 'fdx $cmd --help' for more information.$"
-	run "arg_$cmd" 2 "$cmd" stray
-	has "arg_$cmd" err "^fdx $cmd: unexpected argument 'stray'$"
+	# send-image takes FILE arguments; the others none
+	if [ "$cmd" != send-image ]; then
+		run "arg_$cmd" 2 "$cmd" stray
+		has "arg_$cmd" err "^fdx $cmd: unexpected argument 'stray'$"
+	fi
 	run "missing_$cmd" 2 "$cmd" --socket
 	has "missing_$cmd" err 'missing argument'
 done
@@ -68,6 +71,36 @@ run wait1 2 connect --wait -1
 has wait1 err "^fdx connect: --wait: '-1' is not a number of seconds"
 run wait2 2 connect --wait soon
 pass "bad numbers"
+
+# image options: one line naming the rule, exit 2, no server started
+while IFS='|' read -r args msg; do
+	# shellcheck disable=SC2086
+	run badimg 2 serve $args
+	has badimg err "$msg"
+	[ ! -e "$XDG_RUNTIME_DIR/fdx.sock" ] || fail "serve $args left a socket"
+done <<'LIST'
+--format nv13|^fdx serve: --format: unknown format 'nv13' \(known: raw, u8, u16, rgb24, rgbx, nv12, nv21, yuyv, uyvy, i420\)$
+--format nv12,,rgb24|^fdx serve: --format: an empty entry in the list$
+--format nv12,|^fdx serve: --format: an empty entry in the list$
+--format=|^fdx serve: --format: no format given$
+--width 1919|^fdx serve: nv12 needs an even width, got 1919$
+--format i420 --height 7|^fdx serve: i420 needs an even height, got 7$
+--format yuyv --width 3|^fdx serve: yuyv needs an even width, got 3$
+--width 0|^fdx serve: --width: '0' is out of range
+--height 4294967296|^fdx serve: --height: '4294967296' is out of range
+--align 48|^fdx serve: --align: 48 is not a power of two$
+--align 8192|^fdx serve: --align: '8192' is out of range \(1 to 4096\)$
+--format rgbx --width 4294967295 --height 4294967295|^fdx serve: a 4294967295x4294967295 rgbx image is too large$
+--format nv12 --size 4K|^fdx serve: --size is for raw objects; an image's size follows from --format, --width and --height$
+--size 4K --width 64|^fdx serve: --width is for image formats; the objects are raw
+--format raw --fd-per-plane|^fdx serve: --fd-per-plane is for image formats
+--inject flip:4608 --format u8 --width 64 --height 72|^fdx serve: --inject flip:4608: offset is beyond the buffer \(buffer 0 has 4608 bytes\)$
+LIST
+run fhelp 0 serve --format help
+[ "$(wc -l <"$T/fhelp.out")" -eq 10 ] || fail "--format help lists $(wc -l <"$T/fhelp.out") formats"
+has fhelp out '^nv12 +4:2:0, Y plane \+ interleaved UV plane$'
+has fhelp out '^u8 +gray8 +8-bit gray$'
+pass "image options"
 
 # resources refused up front, before any socket exists
 run huge 4 serve --count 16 --size 64G

@@ -126,38 +126,44 @@ int fdx_buffer_seal(struct fdx_buffer *b)
 	return 0;
 }
 
+int fdx_buffer_inspect(int fd, uint64_t *size, unsigned *seals)
+{
+	struct stat st;
+	int fl, r;
+
+	*size = 0;
+	*seals = 0;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return fd < 0 ? -EBADF : -errno;
+	/* an O_PATH reference passes fstat but can be neither sealed nor mapped */
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && (fl & O_PATH))
+		return -EBADF;
+	if (!S_ISREG(st.st_mode))
+		return -ENODEV;
+	*size = (uint64_t)st.st_size;
+	/* files that cannot be sealed answer EINVAL: no seals */
+	r = fcntl(fd, F_GET_SEALS);
+	*seals = r < 0 ? 0 : (unsigned)r;
+	return 0;
+}
+
 int fdx_buffer_import(struct fdx_buffer *b, int fd, uint64_t offset, uint64_t length,
 		      unsigned flags)
 {
-	struct stat st;
-	uint64_t end;
-	int seals;
+	uint64_t end, size;
+	unsigned seals;
 	int r;
 
 	buffer_clear(b);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = fd < 0 ? -EBADF : -errno;
-		if (fd >= 0)
-			close(fd);
+	r = fdx_buffer_inspect(fd, &size, &seals);
+	if (fd < 0)
 		return r;
-	}
 	b->fd = fd;
-	/* an O_PATH reference passes fstat but can be neither sealed nor mapped */
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl >= 0 && (fl & O_PATH)) {
-		r = -EBADF;
+	b->file_size = size;
+	b->seals = seals;
+	if (r < 0)
 		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -ENODEV;
-		goto fail;
-	}
-	b->file_size = (uint64_t)st.st_size;
-	/* files that cannot be sealed answer EINVAL: no seals, which the check below
-	 * refuses */
-	seals = fcntl(fd, F_GET_SEALS);
-	b->seals = seals < 0 ? 0 : (unsigned)seals;
 	if (length == 0 || fdx_add_overflow(offset, length, &end) || end > INT64_MAX) {
 		r = -EOVERFLOW;
 		goto fail;
@@ -167,7 +173,8 @@ int fdx_buffer_import(struct fdx_buffer *b, int fd, uint64_t offset, uint64_t le
 		goto fail;
 	}
 	/* without the shrink seal the size just checked could change under the mapping */
-	if ((b->seals & FDX_SEALS_REQUIRED) != FDX_SEALS_REQUIRED) {
+	if (!(flags & FDX_BUF_UNSEALED) &&
+	    (b->seals & FDX_SEALS_REQUIRED) != FDX_SEALS_REQUIRED) {
 		r = -EPERM;
 		goto fail;
 	}
@@ -181,14 +188,9 @@ int fdx_buffer_import(struct fdx_buffer *b, int fd, uint64_t offset, uint64_t le
 	return 0;
 fail:
 	/* keep what was learnt for the caller's message, drop the resources */
-	{
-		uint64_t size = b->file_size;
-		unsigned s = b->seals;
-
-		fdx_buffer_release(b);
-		b->file_size = size;
-		b->seals = s;
-	}
+	fdx_buffer_release(b);
+	b->file_size = size;
+	b->seals = seals;
 	return r;
 }
 

@@ -28,6 +28,8 @@ enum fdx_buffer_flags {
 	FDX_BUF_WRITABLE = 1u << 0, /* import: map read-write (default read-only) */
 	FDX_BUF_POPULATE =
 		1u << 1, /* map with MAP_POPULATE so the first pass does not fault */
+	FDX_BUF_UNSEALED = 1u << 2, /* import: accept a file without the shrink seal (the
+				       caller reads it knowing it may shrink) */
 };
 
 /* A buffer that holds nothing; safe to pass to fdx_buffer_release(). */
@@ -61,13 +63,20 @@ int fdx_buffer_seal(struct fdx_buffer *b);
  *   -ENODEV    not a regular file (pipe, socket, device, directory, ...)
  *   -EOVERFLOW offset + length does not fit in 64 bits, or length is zero
  *   -ERANGE    the file is smaller than offset + length
- *   -EPERM     FDX_SEALS_REQUIRED are not all set
+ *   -EPERM     FDX_SEALS_REQUIRED are not all set (unless FDX_BUF_UNSEALED)
  *   other      from fstat, fcntl or mmap (-ENOMEM, -EACCES for a write-sealed file
  *              asked for FDX_BUF_WRITABLE, ...)
  * On failure b->fd is -1 and b->file_size, b->seals hold what was learnt, for messages.
  */
 int fdx_buffer_import(struct fdx_buffer *b, int fd, uint64_t offset, uint64_t length,
 		      unsigned flags);
+
+/*
+ * What fd is, without taking it over: 0 for a regular file, with its size and seals
+ * (0 when it cannot be sealed); -EBADF for a closed fd or an O_PATH reference; -ENODEV
+ * for anything else (pipe, socket, device, directory); -errno from fstat.
+ */
+int fdx_buffer_inspect(int fd, uint64_t *size, unsigned *seals);
 
 /* Unmap and close; leaves b empty. */
 void fdx_buffer_release(struct fdx_buffer *b);

@@ -182,11 +182,13 @@ static int check_object(const struct fdx_object *o, unsigned nfds)
 	if (o->nplanes < 1 || o->nplanes > FDX_MAX_PLANES)
 		return -EPROTO;
 	if (o->backend == FDX_BACKEND_COPY) {
-		/* the consumer's own memory: no fd, one raw plane that starts at 0 */
+		/* the consumer's own memory: no fd, every plane in the one buffer it makes
+		 */
 		if (nfds != 0)
 			return -EBADFD;
-		if (o->kind != FDX_KIND_RAW || o->planes[0].offset || o->planes[0].fd_index)
-			return -EPROTO;
+		for (unsigned i = 0; i < o->nplanes; i++)
+			if (o->planes[i].fd_index)
+				return -EPROTO;
 	} else if (nfds < 1 || nfds > o->nplanes) {
 		return -EBADFD;
 	}
@@ -263,9 +265,12 @@ static int decode_ack(const uint8_t *p, struct fdx_object_ack *a)
 	a->mismatched_bytes = get64(p, 16);
 	if (a->verdict > FDX_VERDICT_MAX)
 		return -EPROTO;
-	/* a verdict must agree with its evidence */
+	/*
+	 * A verdict must agree with its evidence. A mismatch is located (an offset and a
+	 * count) or, for a checksum that differs, not located at all (neither).
+	 */
 	if (a->verdict == FDX_VERDICT_MISMATCH) {
-		if (a->mismatched_bytes == 0 || a->first_mismatch == FDX_NO_OFFSET)
+		if ((a->mismatched_bytes == 0) != (a->first_mismatch == FDX_NO_OFFSET))
 			return -EPROTO;
 	} else if (a->mismatched_bytes != 0 || a->first_mismatch != FDX_NO_OFFSET) {
 		return -EPROTO;
@@ -567,13 +572,26 @@ int fdx_msg_describe(const struct fdx_msg *m, char *buf, size_t cap)
 				fdx_role_name(m->u.hello.role), m->u.hello.pid,
 				m->u.hello.caps, m->u.hello.max_fds, m->u.hello.max_objects,
 				m->u.hello.name);
-	case FDX_MSG_OBJECT:
+	case FDX_MSG_OBJECT: {
+		const struct fdx_object *o = &m->u.object;
+		char shape[64] = "", content[64] = "";
+
+		if (o->kind == FDX_KIND_IMAGE)
+			snprintf(shape, sizeof(shape),
+				 " image format=%" PRIu32 " %" PRIu32 "x%" PRIu32,
+				 o->format, o->width, o->height);
+		if (o->content == FDX_CONTENT_PATTERN)
+			snprintf(content, sizeof(content),
+				 " seed=0x%" PRIx64 " frame=%" PRIu64, o->seed, o->frame);
+		else if (o->content == FDX_CONTENT_CHECKSUM)
+			snprintf(content, sizeof(content), " checksum=0x%016" PRIx64,
+				 o->checksum);
 		return snprintf(buf, cap,
-				" index=%" PRIu32 " size=%" PRIu64 " backend=%s planes=%u"
-				" seed=0x%" PRIx64 " frame=%" PRIu64,
-				m->u.object.index, m->u.object.size,
-				fdx_backend_name(m->u.object.backend), m->u.object.nplanes,
-				m->u.object.seed, m->u.object.frame);
+				" index=%" PRIu32 " size=%" PRIu64
+				" backend=%s%s planes=%u%s",
+				o->index, o->size, fdx_backend_name(o->backend), shape,
+				o->nplanes, content);
+	}
 	case FDX_MSG_OBJECT_ACK:
 		return snprintf(buf, cap,
 				" index=%" PRIu32 " verdict=%s mismatched=%" PRIu64,
