@@ -43,16 +43,26 @@ struct poptOption cli_help_options[] = { { "help", 'h', POPT_ARG_NONE, NULL, OPT
 					   "print the version and exit", NULL },
 					 POPT_TABLEEND };
 
+static char last_error[512];
+static int stdout_errno; /* why a flush of stdout failed, for cli_close_stdout() */
+
 void cli_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "%s: ", cli_prog);
+	/* what was written before the error comes first; a failed flush keeps its why */
+	errno = 0;
+	if (fflush(stdout) != 0 && !stdout_errno)
+		stdout_errno = errno;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s\n", cli_prog, last_error);
+}
+
+const char *cli_last_error(void)
+{
+	return last_error;
 }
 
 void cli_info(const char *fmt, ...)
@@ -412,6 +422,8 @@ int cli_close_stdout(void)
 		failed = true;
 		err = errno;
 	}
+	if (failed && !err)
+		err = stdout_errno; /* an earlier flush (cli_err) saw why */
 	if (failed) {
 		/* EBADF: stdout was closed before we started; nothing was lost */
 		if (err == EBADF)

@@ -54,6 +54,8 @@ int cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, bo
 int cli_parse_seconds(const char *opt, const char *s, double *out) _must_check_;
 
 void cli_err(const char *fmt, ...) _printf_(1, 2);
+/* The text of the last cli_err() (without the "fdx CMD: " prefix), "" if none. */
+const char *cli_last_error(void);
 void cli_info(const char *fmt, ...) _printf_(1, 2); /* stdout, not with -q or --json */
 
 /* "3 ok, 1 mismatch, 2 unchecked" (zero mismatch and unchecked counts left out). */

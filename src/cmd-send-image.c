@@ -508,6 +508,10 @@ static int send_image_main(int argc, const char **argv)
 	rc = cli_parse_with_args(pc, "[OPTIONS] [FILE...]");
 	if (rc >= 0)
 		goto out;
+	if (imageopts_help(&ia, false)) {
+		rc = FDX_EXIT_OK;
+		goto out;
+	}
 	rc = FDX_EXIT_USAGE;
 	files = poptGetArgs(pc);
 	if ((wait_s && cli_parse_seconds("--wait", wait_s, &o.wait) < 0) ||

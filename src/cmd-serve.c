@@ -631,14 +631,7 @@ static int serve_main(int argc, const char **argv)
 	if (rc >= 0)
 		goto out;
 	rc = FDX_EXIT_USAGE;
-	if (ia.format && !strcmp(ia.format, "help")) {
-		for (unsigned i = 0; i < fdx_format_count(); i++) {
-			const struct fdx_format_desc *d = fdx_format_at(i);
-
-			printf("%-6s %-7s %s\n", d->name, d->alias ? d->alias : "",
-			       d->summary);
-		}
-		printf("%-6s %-7s %s\n", "raw", "", "bytes without a layout (--size)");
+	if (imageopts_help(&ia, true)) {
 		rc = FDX_EXIT_OK;
 		goto out;
 	}

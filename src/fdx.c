@@ -9,6 +9,7 @@ static const struct fdx_cmd *const commands[] = {
 	&fdx_cmd_serve,
 	&fdx_cmd_connect,
 	&fdx_cmd_send_image,
+	&fdx_cmd_verify,
 };
 
 /* Exact names only: a prefix must never pick a command by accident. */

@@ -30,5 +30,6 @@ struct fdx_cmd {
 extern const struct fdx_cmd fdx_cmd_serve;
 extern const struct fdx_cmd fdx_cmd_connect;
 extern const struct fdx_cmd fdx_cmd_send_image;
+extern const struct fdx_cmd fdx_cmd_verify;
 
 #endif

@@ -142,6 +142,20 @@ int imageopts_layout(const struct imageopts *io, unsigned format, uint32_t width
 	return 0;
 }
 
+bool imageopts_help(const struct imageopts_args *a, bool with_raw)
+{
+	if (!a->format || strcmp(a->format, "help") != 0)
+		return false;
+	for (unsigned i = 0; i < fdx_format_count(); i++) {
+		const struct fdx_format_desc *d = fdx_format_at(i);
+
+		printf("%-6s %-7s %s\n", d->name, d->alias ? d->alias : "", d->summary);
+	}
+	if (with_raw)
+		printf("%-6s %-7s %s\n", "raw", "", "bytes without a layout");
+	return true;
+}
+
 void imageopts_free(struct imageopts_args *a)
 {
 	free((char *)a->format);

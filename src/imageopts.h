@@ -68,6 +68,9 @@ int imageopts_layout(const struct imageopts *io, unsigned format, uint32_t width
 /* "u8, gray8, u16, ..." for messages and --help. */
 const char *imageopts_format_names(char *buf, size_t cap);
 
+/* --format help: true when a asks for the list, which is then printed on stdout. */
+bool imageopts_help(const struct imageopts_args *a, bool with_raw);
+
 void imageopts_free(struct imageopts_args *a);
 
 #endif

@@ -25,10 +25,9 @@ _printf_(4, 5) static void add(char *buf, size_t cap, size_t *used, const char *
 		*used += (size_t)n < cap - *used ? (size_t)n : cap - *used - 1;
 }
 
-const char *report_mismatch_detail(const struct fdx_held *h,
+const char *report_mismatch_detail(const struct fdx_object *o,
 				   const struct fdx_object_result *r, char *buf, size_t cap)
 {
-	const struct fdx_object *o = &h->obj;
 	size_t used = 0;
 
 	buf[0] = '\0';
@@ -64,7 +63,7 @@ const char *report_mismatch(const struct fdx_held *h, const struct fdx_object_re
 {
 	char detail[256], why[160];
 
-	report_mismatch_detail(h, r, detail, sizeof(detail));
+	report_mismatch_detail(&h->obj, r, detail, sizeof(detail));
 	if (h->obj.content == FDX_CONTENT_CHECKSUM) {
 		d->kind = FDX_DIAG_NONE;
 		snprintf(buf, cap, "%s differs%s", what, detail);

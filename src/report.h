@@ -15,9 +15,8 @@ struct json_object;
  * and how many of those are row padding), or for a checksum
  * ": checksum xxh3:... of its pixels, expected xxh3:...".
  */
-const char *report_mismatch_detail(const struct fdx_held *h,
-				   const struct fdx_object_result *r, char *buf,
-				   size_t cap);
+const char *report_mismatch_detail(const struct fdx_object *o,
+				   const struct fdx_object_result *r, char *buf, size_t cap);
 
 /*
  * The whole complaint about a mismatching object (or frame, when frame_word is

@@ -5,6 +5,8 @@
  *        pnmtool gray W H MAXVAL OUT.pgm  a diagonal gray ramp (P5, 8 or 16 bit)
  *        pnmtool raw FORMAT IN.pnm OUT    IN converted to FORMAT, planes packed tight
  *        pnmtool diff A B TOLERANCE       exit 0 when no sample differs by more
+ *        pnmtool size FILE                "W H" of a PNM
+ *        pnmtool pixel FILE X Y           the sample at (X, Y) of a P5 (8 bit)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -190,8 +192,41 @@ static int diff(const char *a, const char *b, unsigned tol)
 	return worst <= tol ? 0 : 1;
 }
 
+static int size_of(const char *path)
+{
+	struct fdx_pnm p;
+	uint8_t *buf;
+	int r = load(path, &buf, &p);
+
+	if (r)
+		return r;
+	printf("%u %u\n", p.width, p.height);
+	free(buf);
+	return 0;
+}
+
+static int pixel(const char *path, uint32_t x, uint32_t y)
+{
+	struct fdx_pnm p;
+	uint8_t *buf;
+	int r = load(path, &buf, &p);
+
+	if (r)
+		return r;
+	if (p.channels != 1 || fdx_pnm_sample_bytes(&p) != 1 || x >= p.width ||
+	    y >= p.height)
+		return die(path, "not an 8-bit PGM holding that pixel");
+	printf("%u\n", p.data[(size_t)y * p.width + x]);
+	free(buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "size"))
+		return size_of(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "pixel"))
+		return pixel(argv[2], (uint32_t)atoi(argv[3]), (uint32_t)atoi(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "bars"))
 		return bars((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]), argv[4]);
 	if (argc == 6 && !strcmp(argv[1], "gray"))

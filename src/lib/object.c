@@ -359,30 +359,47 @@ static uint64_t row_bytes(const struct fdx_object *o, unsigned i)
 	return o->kind == FDX_KIND_IMAGE ? fdx_image_row_bytes(o, i) : 0;
 }
 
-int fdx_held_checksum(const struct fdx_held *h, uint64_t *sum)
+/* Plane pointers of a held object, for the functions that take any memory. */
+static void held_planes(const struct fdx_held *h, const uint8_t *planes[FDX_MAX_PLANES])
 {
-	XXH3_state_t *st = XXH3_createState();
+	for (unsigned i = 0; i < FDX_MAX_PLANES; i++)
+		planes[i] = fdx_held_plane(h, i);
+}
 
+int fdx_object_checksum(const struct fdx_object *o, const uint8_t *const *planes,
+			uint64_t *sum)
+{
+	XXH3_state_t *st;
+
+	for (unsigned i = 0; i < o->nplanes; i++)
+		if (!planes[i])
+			return -EINVAL; /* a checksum of some planes means nothing */
+	st = XXH3_createState();
 	if (!st)
 		return -ENOMEM;
 	XXH3_64bits_reset(st);
-	for (unsigned i = 0; i < h->obj.nplanes; i++) {
-		const struct fdx_plane *pl = &h->obj.planes[i];
-		const uint8_t *base = fdx_held_plane(h, i);
-		uint64_t row = row_bytes(&h->obj, i);
+	for (unsigned i = 0; i < o->nplanes; i++) {
+		const struct fdx_plane *pl = &o->planes[i];
+		uint64_t row = row_bytes(o, i);
 
-		if (!base)
-			continue;
 		if (!row) {
-			XXH3_64bits_update(st, base, (size_t)pl->size);
+			XXH3_64bits_update(st, planes[i], (size_t)pl->size);
 			continue;
 		}
 		for (uint32_t y = 0; y < pl->height; y++)
-			XXH3_64bits_update(st, base + (size_t)y * pl->stride, (size_t)row);
+			XXH3_64bits_update(st, planes[i] + (size_t)y * pl->stride, (size_t)row);
 	}
 	*sum = XXH3_64bits_digest(st);
 	XXH3_freeState(st);
 	return 0;
+}
+
+int fdx_held_checksum(const struct fdx_held *h, uint64_t *sum)
+{
+	const uint8_t *planes[FDX_MAX_PLANES];
+
+	held_planes(h, planes);
+	return fdx_object_checksum(&h->obj, planes, sum);
 }
 
 /* Count the wrong bytes of [off, off+len) of a plane into *count and *first. */
@@ -412,8 +429,8 @@ static void split_plane(const struct fdx_object *o, unsigned i, const uint8_t *b
 	for (uint32_t y = 0; y < pl->height; y++) {
 		uint64_t start = (uint64_t)y * pl->stride;
 		uint64_t pix_end = start + row < pl->size ? start + row : pl->size;
-		uint64_t pad_end =
-			start + pl->stride < pl->size ? start + pl->stride : pl->size;
+		uint64_t pad_end = start + pl->stride < pl->size ? start + pl->stride
+								  : pl->size;
 
 		if (start >= pl->size)
 			break;
@@ -431,21 +448,25 @@ static void split_plane(const struct fdx_object *o, unsigned i, const uint8_t *b
 	}
 }
 
-static unsigned verify_pattern(const struct fdx_held *h, struct fdx_object_result *r)
+static unsigned verify_pattern(const struct fdx_object *o, const uint8_t *const *planes,
+			       struct fdx_object_result *r)
 {
-	const struct fdx_object *o = &h->obj;
 	struct fdx_pattern p;
 	uint64_t ppos = 0;
+	bool any = false;
 
 	fdx_pattern_init(&p, o->seed, o->frame);
 	for (unsigned i = 0; i < o->nplanes; i++) {
 		const struct fdx_plane *pl = &o->planes[i];
 		struct fdx_plane_result *pr = &r->planes[i];
-		const uint8_t *base = fdx_held_plane(h, i);
+		const uint8_t *base = planes[i];
 		struct fdx_verify_result vr;
 
-		if (!base)
-			return r->verdict = FDX_VERDICT_UNCHECKED;
+		if (!base) {
+			ppos += pl->size;
+			continue;
+		}
+		any = true;
 		/* the hot path: one fused pass over the plane, padding and all */
 		if (fdx_pattern_verify(&p, base, (size_t)pl->size, ppos, &vr)) {
 			pr->first_mismatch = ppos + vr.first_mismatch;
@@ -459,45 +480,61 @@ static unsigned verify_pattern(const struct fdx_held *h, struct fdx_object_resul
 		}
 		ppos += pl->size;
 	}
-	return r->verdict =
-		       r->total.mismatched_bytes ? FDX_VERDICT_MISMATCH : FDX_VERDICT_OK;
+	if (!any)
+		return r->verdict = FDX_VERDICT_UNCHECKED;
+	return r->verdict = r->total.mismatched_bytes ? FDX_VERDICT_MISMATCH
+						      : FDX_VERDICT_OK;
 }
 
-unsigned fdx_held_verify(const struct fdx_held *h, struct fdx_object_result *r)
+unsigned fdx_object_verify(const struct fdx_object *o, const uint8_t *const *planes,
+			   struct fdx_object_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->total.first_mismatch = FDX_NO_OFFSET;
 	for (unsigned i = 0; i < FDX_MAX_PLANES; i++)
 		r->planes[i].first_mismatch = FDX_NO_OFFSET;
 	r->verdict = FDX_VERDICT_UNCHECKED;
-	switch (h->obj.content) {
+	switch (o->content) {
 	case FDX_CONTENT_PATTERN:
-		return verify_pattern(h, r);
+		return verify_pattern(o, planes, r);
 	case FDX_CONTENT_CHECKSUM:
-		if (fdx_held_checksum(h, &r->checksum) < 0)
+		if (fdx_object_checksum(o, planes, &r->checksum) < 0)
 			return r->verdict;
-		r->verdict = r->checksum == h->obj.checksum ? FDX_VERDICT_OK
-							    : FDX_VERDICT_MISMATCH;
+		r->verdict = r->checksum == o->checksum ? FDX_VERDICT_OK
+							: FDX_VERDICT_MISMATCH;
 		return r->verdict;
 	}
 	return r->verdict;
 }
 
-/*
- * Put the per-plane diagnoses together. The object is stale when every plane holds the
- * same other frame g; torn when the planes read, in order: the expected frame, then
- * (from one position on, perhaps inside a plane) g to the end -- or g first and the
- * expected frame from a position on. Anything else is corrupt.
- */
-static unsigned combine(const struct fdx_object *o, const struct fdx_diagnosis *pd,
-			struct fdx_diagnosis *d)
+unsigned fdx_held_verify(const struct fdx_held *h, struct fdx_object_result *r)
 {
-	unsigned n = o->nplanes, a = n, z = 0;
+	const uint8_t *planes[FDX_MAX_PLANES];
+
+	held_planes(h, planes);
+	return fdx_object_verify(&h->obj, planes, r);
+}
+
+/*
+ * Put the per-plane diagnoses together, over the planes there are (planes[i] set). The
+ * object is stale when every plane holds the same other frame g; torn when the planes
+ * read, in order: the expected frame, then (from one position on, perhaps inside a
+ * plane) g to the end -- or g first and the expected frame from a position on. Anything
+ * else is corrupt.
+ */
+static unsigned combine(const struct fdx_object *o, const uint8_t *const *planes,
+			const struct fdx_diagnosis *pd, struct fdx_diagnosis *d)
+{
+	unsigned n = o->nplanes, a = n, z = 0, first = n;
 	uint64_t g = 0, pos[FDX_MAX_PLANES];
 	bool forward = true, backward = true;
 
 	for (unsigned i = 0; i < n; i++) {
 		pos[i] = plane_pos(o, i);
+		if (!planes[i])
+			continue;
+		if (first == n)
+			first = i;
 		if (pd[i].kind == FDX_DIAG_NONE)
 			continue;
 		if (a == n) {
@@ -512,8 +549,9 @@ static unsigned combine(const struct fdx_object *o, const struct fdx_diagnosis *
 		const struct fdx_diagnosis *q = &pd[i];
 		bool stale_g = q->kind == FDX_DIAG_STALE && q->found == g;
 
-		if (q->kind == FDX_DIAG_CORRUPT ||
-		    (q->kind != FDX_DIAG_NONE && q->found != g))
+		if (!planes[i])
+			continue;
+		if (q->kind == FDX_DIAG_CORRUPT || (q->kind != FDX_DIAG_NONE && q->found != g))
 			return d->kind = FDX_DIAG_CORRUPT;
 		/* forward: fine before a; at a stale or torn f|g; stale g after it */
 		if (i > a && !stale_g)
@@ -527,7 +565,7 @@ static unsigned combine(const struct fdx_object *o, const struct fdx_diagnosis *
 			backward = false;
 	}
 	d->found = g;
-	if (forward && a == 0 && pd[0].kind == FDX_DIAG_STALE)
+	if (forward && a == first && pd[a].kind == FDX_DIAG_STALE)
 		return d->kind = FDX_DIAG_STALE;
 	if (forward) {
 		d->kind = FDX_DIAG_TORN;
@@ -548,10 +586,9 @@ static unsigned combine(const struct fdx_object *o, const struct fdx_diagnosis *
 	return d->kind = FDX_DIAG_CORRUPT;
 }
 
-unsigned fdx_held_diagnose(const struct fdx_held *h, uint64_t window,
-			   struct fdx_diagnosis *d)
+unsigned fdx_object_diagnose(const struct fdx_object *o, const uint8_t *const *planes,
+			     uint64_t window, struct fdx_diagnosis *d)
 {
-	const struct fdx_object *o = &h->obj;
 	struct fdx_diagnosis pd[FDX_MAX_PLANES];
 	struct fdx_pattern p;
 	uint64_t ppos = 0;
@@ -564,21 +601,90 @@ unsigned fdx_held_diagnose(const struct fdx_held *h, uint64_t window,
 	fdx_pattern_init(&p, o->seed, o->frame);
 	memset(pd, 0, sizeof(pd));
 	for (unsigned i = 0; i < o->nplanes; i++) {
-		const uint8_t *base = fdx_held_plane(h, i);
-
-		if (!base)
-			return FDX_DIAG_NONE;
-		fdx_pattern_diagnose(&p, base, (size_t)o->planes[i].size, ppos, window,
-				     &pd[i]);
-		if (pd[i].verify.mismatched_bytes) {
-			if (d->verify.first_mismatch == FDX_NO_OFFSET)
-				d->verify.first_mismatch =
-					ppos + pd[i].verify.first_mismatch;
-			d->verify.mismatched_bytes += pd[i].verify.mismatched_bytes;
+		if (planes[i]) {
+			fdx_pattern_diagnose(&p, planes[i], (size_t)o->planes[i].size, ppos,
+					     window, &pd[i]);
+			if (pd[i].verify.mismatched_bytes) {
+				if (d->verify.first_mismatch == FDX_NO_OFFSET)
+					d->verify.first_mismatch =
+						ppos + pd[i].verify.first_mismatch;
+				d->verify.mismatched_bytes += pd[i].verify.mismatched_bytes;
+			}
 		}
 		ppos += o->planes[i].size;
 	}
-	return combine(o, pd, d);
+	return combine(o, planes, pd, d);
+}
+
+unsigned fdx_held_diagnose(const struct fdx_held *h, uint64_t window,
+			   struct fdx_diagnosis *d)
+{
+	const uint8_t *planes[FDX_MAX_PLANES];
+
+	held_planes(h, planes);
+	return fdx_object_diagnose(&h->obj, planes, window, d);
+}
+
+/* Does frame f's pattern hold the PROBE bytes at position pos of plane i? */
+#define PROBE 16u
+
+static bool probe(uint64_t seed, uint64_t f, const uint8_t *at, uint64_t pos)
+{
+	struct fdx_pattern p;
+	struct fdx_verify_result vr;
+
+	fdx_pattern_init(&p, seed, f);
+	return fdx_pattern_verify(&p, at, PROBE, pos, &vr) == 0;
+}
+
+int fdx_object_find_frame(const struct fdx_object *o, const uint8_t *const *planes,
+			  uint64_t guess, uint64_t limit, uint64_t *frame)
+{
+	const uint8_t *at[3 * FDX_MAX_PLANES];
+	uint64_t pos[3 * FDX_MAX_PLANES], ppos = 0;
+	unsigned n = 0;
+
+	/* a few places, so that one damaged spot does not hide the frame */
+	for (unsigned i = 0; i < o->nplanes; i++) {
+		uint64_t size = o->planes[i].size;
+
+		if (planes[i] && size >= PROBE) {
+			uint64_t offs[3] = { 0, (size / 2) & ~7ull, size - PROBE };
+
+			for (unsigned k = 0; k < 3; k++) {
+				at[n] = planes[i] + offs[k];
+				pos[n++] = ppos + offs[k];
+			}
+		}
+		ppos += size;
+	}
+	if (!n)
+		return -EINVAL;
+	/* near the guess first (a ring buffer holds a recent frame), then from 0 on */
+	for (uint64_t k = 0; k <= FDX_DIAG_WINDOW; k++) {
+		uint64_t cand[2] = { guess + k, guess - k };
+
+		for (unsigned c = 0; c < (k ? 2u : 1u); c++) {
+			if ((c == 0 && cand[0] < guess) || (c == 1 && cand[1] > guess))
+				continue; /* wrapped */
+			for (unsigned j = 0; j < n; j++)
+				if (probe(o->seed, cand[c], at[j], pos[j])) {
+					*frame = cand[c];
+					return 0;
+				}
+		}
+	}
+	/*
+	 * The long scan is the slow part (millions of frames): two spots of the first plane
+	 * at hand, its start and middle, are enough to recognise a frame there.
+	 */
+	for (uint64_t f = 0; f < limit; f++)
+		for (unsigned j = 0; j < (n < 2 ? n : 2u); j++)
+			if (probe(o->seed, f, at[j], pos[j])) {
+				*frame = f;
+				return 0;
+			}
+	return -ENOENT;
 }
 
 int fdx_diagnosis_describe(const struct fdx_diagnosis *d, char *buf, size_t cap)

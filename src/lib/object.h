@@ -118,6 +118,30 @@ unsigned fdx_held_verify(const struct fdx_held *h, struct fdx_object_result *r);
 unsigned fdx_held_diagnose(const struct fdx_held *h, uint64_t window,
 			   struct fdx_diagnosis *d);
 
+/*
+ * The same over any memory: planes[i] is the first byte of plane i of o, or NULL for a
+ * plane that is not at hand (a verifier given one plane's fd of an object with an fd per
+ * plane). Missing planes are skipped: their bytes keep their positions but are neither
+ * checked nor counted (the verdict is UNCHECKED when none is at hand). A checksum needs
+ * every plane (-EINVAL otherwise).
+ */
+int fdx_object_checksum(const struct fdx_object *o, const uint8_t *const *planes,
+			uint64_t *sum);
+unsigned fdx_object_verify(const struct fdx_object *o, const uint8_t *const *planes,
+			   struct fdx_object_result *r);
+unsigned fdx_object_diagnose(const struct fdx_object *o, const uint8_t *const *planes,
+			     uint64_t window, struct fdx_diagnosis *d);
+
+/*
+ * Which frame of the pattern of o->seed do the planes hold? Probes 16 bytes at the start,
+ * middle and end of every plane at hand for frames near guess (within FDX_DIAG_WINDOW),
+ * then the start and middle of the first plane at hand for frames 0 .. limit-1. A probe
+ * that matches names the frame (a wrong frame matches 16 bytes one time in 2^128). Returns 0 with *frame set, -ENOENT when no
+ * frame matched anywhere, -EINVAL when no plane is at hand or large enough to probe.
+ */
+int fdx_object_find_frame(const struct fdx_object *o, const uint8_t *const *planes,
+			  uint64_t guess, uint64_t limit, uint64_t *frame);
+
 /* Unmap and close everything; h is empty afterwards. */
 void fdx_held_release(struct fdx_held *h);
 
