@@ -8,6 +8,7 @@
 static const struct fdx_cmd *const commands[] = {
 	&fdx_cmd_serve,
 	&fdx_cmd_connect,
+	&fdx_cmd_stat,
 };
 
 /* Exact names only: a prefix must never pick a command by accident. */

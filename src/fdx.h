@@ -29,5 +29,6 @@ struct fdx_cmd {
 
 extern const struct fdx_cmd fdx_cmd_serve;
 extern const struct fdx_cmd fdx_cmd_connect;
+extern const struct fdx_cmd fdx_cmd_stat;
 
 #endif
