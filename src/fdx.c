@@ -10,6 +10,7 @@ static const struct fdx_cmd *const commands[] = {
 	&fdx_cmd_connect,
 	&fdx_cmd_send_image,
 	&fdx_cmd_verify,
+	&fdx_cmd_stat,
 };
 
 /* Exact names only: a prefix must never pick a command by accident. */

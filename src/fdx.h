@@ -31,5 +31,6 @@ extern const struct fdx_cmd fdx_cmd_serve;
 extern const struct fdx_cmd fdx_cmd_connect;
 extern const struct fdx_cmd fdx_cmd_send_image;
 extern const struct fdx_cmd fdx_cmd_verify;
+extern const struct fdx_cmd fdx_cmd_stat;
 
 #endif

@@ -7,6 +7,7 @@ run top_help 0 --help
 has top_help out '^Usage: fdx '
 has top_help out '^  serve '
 has top_help out '^  connect '
+has top_help out '^  stat '
 run top_version 0 --version
 has top_version out '^fdx [0-9]+\.[0-9]+\.[0-9]+$'
 run noargs 2
