@@ -8,20 +8,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "census.h"
+#include "peerfd.h"
 
 #ifndef F_GET_SEALS
 #define F_GET_SEALS 1034
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434 /* the same number on every architecture */
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
 #endif
 
 #define SO_ACCEPTCON_FLAG (1ul << 16) /* __SO_ACCEPTCON in /proc/net/unix: a listener */
@@ -329,21 +323,18 @@ static void set_stat(struct fdx_census *c, struct fdx_census_buffer *b,
 static void fetch_seals(struct scan *s, struct fdx_census_buffer *b, int fd)
 {
 	struct stat st;
-	int f, seals;
+	int f, seals, r;
 
 	if (s->getfd_denied)
 		return;
-	if (s->pidfd < 0) {
-		s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-		if (s->pidfd < 0) {
-			s->getfd_denied = true;
-			return;
-		}
+	if (s->pidfd < 0 && fdx_pidfd_open(s->pid, &s->pidfd) < 0) {
+		s->getfd_denied = true;
+		return;
 	}
-	f = (int)syscall(SYS_pidfd_getfd, s->pidfd, fd, 0);
-	if (f < 0) {
+	r = fdx_pidfd_getfd(s->pidfd, fd, &f);
+	if (r < 0) {
 		/* EBADF: that one fd is gone; anything else will not get better */
-		if (errno != EBADF)
+		if (r != -EBADF)
 			s->getfd_denied = true;
 		return;
 	}
@@ -1067,9 +1058,11 @@ static void finish_buffers(struct fdx_census *c)
 				qsort(b->holders[h].fds, b->holders[h].nfds, sizeof(int),
 				      cmp_int);
 		if (b->nholders > 1)
-			qsort_r(b->holders, b->nholders, sizeof(*b->holders), cmp_holder, c);
+			qsort_r(b->holders, b->nholders, sizeof(*b->holders), cmp_holder,
+				c);
 		if (b->nmappers > 1)
-			qsort_r(b->mappers, b->nmappers, sizeof(*b->mappers), cmp_mapper, c);
+			qsort_r(b->mappers, b->nmappers, sizeof(*b->mappers), cmp_mapper,
+				c);
 		parse_provenance(b);
 	}
 }
@@ -1179,15 +1172,10 @@ static bool peer_of(const struct sock_rec *sr, struct fdx_census_peer *peer)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int pidfd, f;
 	bool ok = false;
+	int f;
 
-	pidfd = (int)syscall(SYS_pidfd_open, sr->pid, 0);
-	if (pidfd < 0)
-		return false;
-	f = (int)syscall(SYS_pidfd_getfd, pidfd, sr->fd, 0);
-	close(pidfd);
-	if (f < 0)
+	if (fdx_peerfd_take(sr->pid, sr->fd, &f) < 0)
 		return false;
 	if (getsockopt(f, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0) {
 		peer->pid = cred.pid;
