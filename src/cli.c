@@ -27,6 +27,10 @@ struct poptOption cli_common_options[] = {
 	{ "socket", 's', POPT_ARG_STRING, &cli.socket, 0,
 	  "socket path (default: $XDG_RUNTIME_DIR/fdx.sock or /tmp/fdx-UID/fdx.sock)",
 	  "PATH" },
+	{ "transport", '\0', POPT_ARG_STRING, &cli.transport_s, 0,
+	  "seqpacket (default: messages keep their boundaries) or stream (framed by "
+	  "length, as TI's demo speaks)",
+	  "KIND" },
 	{ "verbose", 'v', POPT_ARG_NONE, &cli.verbose, 0,
 	  "print the protocol trace on stderr", NULL },
 	{ "quiet", 'q', POPT_ARG_NONE, &cli.quiet, 0, "print nothing but errors", NULL },
@@ -135,6 +139,19 @@ static int parse(poptContext pc, const char *usage_args, bool args)
 	if (cli.quiet && cli.verbose) {
 		cli_err("--quiet and --verbose exclude each other");
 		return FDX_EXIT_USAGE;
+	}
+	/* --transport, else FDX_TRANSPORT: a board script (or a test run) picks it once */
+	const char *t_s = cli.transport_s ? cli.transport_s : getenv("FDX_TRANSPORT");
+
+	if (t_s && *t_s) {
+		int t = fdx_transport_from_name(t_s);
+
+		if (t < 0) {
+			cli_err("%s: '%s' is not seqpacket or stream",
+				cli.transport_s ? "--transport" : "FDX_TRANSPORT", t_s);
+			return FDX_EXIT_USAGE;
+		}
+		cli.transport = (unsigned)t;
 	}
 	return -1;
 }
@@ -327,7 +344,7 @@ int cli_connect_wait(const char *path, double wait, int *fd)
 	int r;
 
 	for (;;) {
-		r = fdx_channel_connect(path, fd);
+		r = fdx_channel_connect_to(path, cli.transport, fd);
 		if (r != -ENOENT && r != -ECONNREFUSED)
 			return r;
 		if (cli_now() >= deadline)
@@ -343,6 +360,13 @@ int cli_connect_error(const char *path, double wait, int err, struct json_object
 	if (err == -ENOENT || err == -ECONNREFUSED)
 		snprintf(msg, sizeof(msg), "cannot connect to '%s': %s (waited %g s)", path,
 			 strerror(-err), wait);
+	else if (err == -EPROTOTYPE)
+		/* a server of the other transport listens there */
+		snprintf(msg, sizeof(msg),
+			 "cannot connect to '%s': the server there does not speak %s (try "
+			 "--transport %s)",
+			 path, fdx_transport_name(cli.transport),
+			 cli.transport == FDX_TRANSPORT_STREAM ? "seqpacket" : "stream");
 	else
 		snprintf(msg, sizeof(msg), "cannot connect to '%s': %s", path,
 			 err == -ENAMETOOLONG ? "path too long for a UNIX socket"
@@ -352,6 +376,7 @@ int cli_connect_error(const char *path, double wait, int err, struct json_object
 		json_object_object_add(doc, "error", json_object_new_string(msg));
 	return err == -ENOENT || err == -ECONNREFUSED ? FDX_EXIT_TIMEOUT
 	       : err == -ENAMETOOLONG		      ? FDX_EXIT_USAGE
+	       : err == -EPROTOTYPE		      ? FDX_EXIT_PEER
 						      : FDX_EXIT_SYSTEM;
 }
 
@@ -407,10 +432,17 @@ void cli_dump_json(const struct dump_plan *plan, struct json_object *doc)
 	json_object_object_add(doc, "dumps", d);
 }
 
+int cli_session_transport(struct fdx_session *s)
+{
+	return fdx_session_set_transport(s, cli.transport);
+}
+
 void cli_cleanup(void)
 {
 	free((char *)cli.socket);
 	cli.socket = NULL;
+	free((char *)cli.transport_s);
+	cli.transport_s = NULL;
 }
 
 int cli_close_stdout(void)

@@ -15,6 +15,8 @@ struct json_object;
 /* Options every talking command takes; filled by popt through cli_common_options. */
 struct cli_common {
 	const char *socket;
+	const char *transport_s; /* --transport as given; see cli_transport() */
+	unsigned transport;	 /* enum fdx_transport, once cli_parse() checked it */
 	int verbose;
 	int quiet;
 	int json;
@@ -112,6 +114,10 @@ struct dump_plan;
 int cli_dump_setup(struct dump_plan *plan, const char *dir_s, const char *every_s);
 /* "dumps": {dir, written, failed} in doc, when dumps were asked for. */
 void cli_dump_json(const struct dump_plan *plan, struct json_object *doc);
+
+/* A session on conn over the --transport (a stream sets up its framing); -errno. */
+struct fdx_session;
+int cli_session_transport(struct fdx_session *s);
 
 /* Free what popt allocated for the common options (string arguments are ours to free). */
 void cli_cleanup(void);

@@ -421,7 +421,9 @@ static int send_all(const char *path, const struct send_opts *o, struct json_obj
 	}
 	fdx_session_init(&s, fd, false, &hello);
 	s.trace = cli_trace;
-	r = fdx_session_handshake(&s);
+	r = cli_session_transport(&s);
+	if (r >= 0)
+		r = fdx_session_handshake(&s);
 	if (r >= 0) {
 		cli_info("connected to %s: server pid %" PRIu32 " (%s), protocol %u.%u",
 			 path, s.peer.pid, s.peer.name, s.peer_major, s.peer_minor);

@@ -291,7 +291,9 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 	fdx_session_init(&s, conn, true, &hello);
 	s.trace = cli_trace;
 	s.want_stream = !o->receive && streaming(o);
-	r = fdx_session_handshake(&s);
+	r = cli_session_transport(&s);
+	if (r >= 0)
+		r = fdx_session_handshake(&s);
 	if (r >= 0) {
 		snprintf(rep->name, sizeof(rep->name), "%s", s.peer.name);
 		if (o->receive)
@@ -406,7 +408,7 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old_mask);
-	r = fdx_channel_listen(sock_path, &lfd, &lock_fd);
+	r = fdx_channel_listen_on(sock_path, cli.transport, &lfd, &lock_fd);
 	umask(old_umask); /* what else we write (dumps) is the user's business */
 	if (r < 0)
 		sigprocmask(SIG_SETMASK, &old_mask, NULL);
@@ -488,6 +490,10 @@ static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 	}
 	if (o->copy && !streaming(o)) {
 		cli_err("--copy needs a stream (--frames or --duration)");
+		return -EINVAL;
+	}
+	if (o->copy && cli.transport == FDX_TRANSPORT_STREAM) {
+		cli_err("--copy sends DATA records, which need --transport seqpacket");
 		return -EINVAL;
 	}
 	if (o->copy && o->img.fd_per_plane) {

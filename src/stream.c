@@ -162,7 +162,10 @@ int stream_produce(struct fdx_session *s, const struct stream_opts *o,
 		/* always read what came back first: a producer that only sends can deadlock
 		 */
 		pfd.events = POLLIN | (can_send ? POLLOUT : 0);
-		if (poll(&pfd, 1, 250) < 0) {
+		/* a stream connection may already hold the next RELEASE in its buffer */
+		if (fdx_session_buffered(s)) {
+			pfd.revents = POLLIN;
+		} else if (poll(&pfd, 1, 250) < 0) {
 			if (errno == EINTR)
 				continue;
 			r = fdx_session_fail(s, -errno, "poll: %s", strerror(errno));

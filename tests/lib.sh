@@ -6,6 +6,15 @@ set -u
 : "${FDX:?FDX must point at the fdx binary (make check sets it)}"
 : "${FDCHECK:?FDCHECK must point at tests/libfdcheck.so (make check sets it)}"
 
+# the transport every fdx of this run speaks (tests/transport-stream.sh sets stream)
+TRANSPORT=${FDX_TRANSPORT:-seqpacket}
+# seqpacket_only WHAT: true under seqpacket; under stream, say what is skipped and why
+seqpacket_only() {
+	[ "$TRANSPORT" = seqpacket ] && return 0
+	echo "skip (stream transport): $1"
+	return 1
+}
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/fdx-test.XXXXXX")
 # a private runtime dir: the default socket path lands in it, so tests never collide
 export XDG_RUNTIME_DIR=$T/run

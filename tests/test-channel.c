@@ -820,6 +820,258 @@ START_TEST(recv_out_of_fds)
 }
 END_TEST
 
+/* ---- SOCK_STREAM framing ---- */
+
+static void stream_pair(int sv[2])
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+/* A real fdx message of type (a BYE, 24 + 32 bytes) claiming nfds fds, into buf. */
+static size_t bye_msg(uint8_t *buf, uint32_t seq, uint16_t nfds)
+{
+	struct fdx_msg m = { .hdr.type = FDX_MSG_BYE, .hdr.seq = seq, .hdr.nfds = nfds };
+	int n = fdx_msg_encode(&m, buf, FDX_MSG_MAX);
+
+	ck_assert_int_gt(n, 0);
+	return (size_t)n;
+}
+
+static ssize_t srecv(int fd, struct fdx_stream_rx *rx, uint8_t *buf, int *fds,
+		     unsigned *nfds)
+{
+	return fdx_stream_recv(fd, rx, buf, FDX_MSG_MAX, fds, 4, nfds);
+}
+
+/* Messages and their fds come apart again, in order, however the bytes were read. */
+START_TEST(stream_round_trip)
+{
+	struct fdx_stream_rx rx;
+	uint8_t out[FDX_MSG_MAX], in[FDX_MSG_MAX];
+	int sv[2], four[4], extra[2], got[4];
+	unsigned nfds;
+	size_t n;
+
+	stream_pair(sv);
+	fdx_stream_rx_init(&rx);
+	open_four(four, extra);
+	/* three messages queued before any is read: one read takes them all */
+	n = bye_msg(out, 0, 0);
+	ck_assert_int_eq(fdx_stream_send(sv[0], out, n, NULL, 0), 0);
+	n = bye_msg(out, 1, 4);
+	ck_assert_int_eq(fdx_stream_send(sv[0], out, n, four, 4), 0);
+	n = bye_msg(out, 2, 1);
+	ck_assert_int_eq(fdx_stream_send(sv[0], out, n, &four[0], 1), 0);
+
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), (ssize_t)n);
+	ck_assert_uint_eq(nfds, 0);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), (ssize_t)n);
+	ck_assert_uint_eq(nfds, 4);
+	for (unsigned i = 0; i < 4; i++) {
+		ck_assert(tc_same_file(got[i], four[i]));
+		ck_assert(tc_is_cloexec(got[i]));
+	}
+	close_all(got, 4);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), (ssize_t)n);
+	ck_assert_uint_eq(nfds, 1);
+	ck_assert(tc_same_file(got[0], four[0]));
+	close(got[0]);
+	ck_assert_uint_eq(in[16], 2); /* seq of the third */
+	/* the end of the stream between messages */
+	close(sv[0]);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), 0);
+	close(sv[1]);
+	close_all(four, 4);
+	close_all(extra, 2);
+	fdx_stream_rx_release(&rx);
+}
+END_TEST
+
+/* A message dribbled a byte at a time, its fds on the first byte, arrives whole. */
+START_TEST(stream_byte_by_byte)
+{
+	struct fdx_stream_rx rx;
+	uint8_t out[FDX_MSG_MAX], in[FDX_MSG_MAX];
+	int sv[2], fd = tc_memfd("fdx-dribble", 16), got[4];
+	unsigned nfds;
+	size_t n = bye_msg(out, 0, 1);
+
+	stream_pair(sv);
+	fdx_stream_rx_init(&rx);
+	ck_assert_int_eq(tc_send_raw(sv[0], out, 1, &fd, 1), 1);
+	for (size_t i = 1; i < n; i++)
+		ck_assert_int_eq(tc_send_raw(sv[0], out + i, 1, NULL, 0), 1);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), (ssize_t)n);
+	ck_assert_uint_eq(nfds, 1);
+	ck_assert(tc_same_file(got[0], fd));
+	ck_assert_mem_eq(in, out, n);
+	close(got[0]);
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+	fdx_stream_rx_release(&rx);
+}
+END_TEST
+
+/*
+ * An fd sent on a message that claims none is that message's: the decoder sees the
+ * count differ. An fd sent with the middle of a message belongs to no message start:
+ * when the next message comes, it is refused, and closed.
+ */
+START_TEST(stream_stray_fds)
+{
+	struct fdx_stream_rx rx;
+	uint8_t out[FDX_MSG_MAX], in[FDX_MSG_MAX];
+	int sv[2], fd = tc_memfd("fdx-stray", 16), got[4];
+	unsigned nfds;
+	size_t n = bye_msg(out, 0, 0);
+
+	stream_pair(sv);
+	fdx_stream_rx_init(&rx);
+	ck_assert_int_eq(tc_send_raw(sv[0], out, n, &fd, 1), (ssize_t)n);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), (ssize_t)n);
+	ck_assert_uint_eq(nfds, 1); /* header says 0: fdx_msg_decode refuses it */
+	close(got[0]);
+
+	/*
+	 * An fd on a byte inside message B: A and B's first 10 bytes are read together,
+	 * then the rest of B with the fd (a read ends after the part that carried fds),
+	 * so the fd came with no message's first byte. B takes none; C finds it stray.
+	 */
+	ck_assert_int_eq(tc_send_raw(sv[0], out, n, NULL, 0), (ssize_t)n);
+	ck_assert_int_eq(tc_send_raw(sv[0], out, 10, NULL, 0), 10);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), (ssize_t)n);
+	ck_assert_uint_eq(nfds, 0);
+	ck_assert_int_eq(tc_send_raw(sv[0], out + 10, n - 10, &fd, 1), (ssize_t)(n - 10));
+	ck_assert_int_eq(tc_send_raw(sv[0], out, n, NULL, 0), (ssize_t)n);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), (ssize_t)n);
+	ck_assert_uint_eq(nfds, 0);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), -EBADFD);
+	/* and the stream is given up */
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), -EPROTO);
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+	fdx_stream_rx_release(&rx);
+}
+END_TEST
+
+/* A flood of fds on one sendmsg: refused once the queue is full, every one closed. */
+START_TEST(stream_fd_flood)
+{
+	struct fdx_stream_rx rx;
+	uint8_t out[FDX_MSG_MAX], in[FDX_MSG_MAX];
+	int sv[2], fds[40], got[4];
+	unsigned nfds;
+	size_t n = bye_msg(out, 0, 0);
+
+	stream_pair(sv);
+	fdx_stream_rx_init(&rx);
+	for (unsigned i = 0; i < 40; i++)
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_eq(tc_send_raw(sv[0], out, n, fds, 40), (ssize_t)n);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), -ENOBUFS);
+	close_all(fds, 40);
+	close(sv[0]);
+	close(sv[1]);
+	fdx_stream_rx_release(&rx); /* the fixture counts: nothing left open */
+}
+END_TEST
+
+/* Five fds with one message are more than a receiver of 4 takes: refused, closed. */
+START_TEST(stream_too_many_for_one)
+{
+	struct fdx_stream_rx rx;
+	uint8_t out[FDX_MSG_MAX], in[FDX_MSG_MAX];
+	int sv[2], fds[5], got[4];
+	unsigned nfds;
+	size_t n = bye_msg(out, 0, 5);
+
+	stream_pair(sv);
+	fdx_stream_rx_init(&rx);
+	for (unsigned i = 0; i < 5; i++)
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_eq(tc_send_raw(sv[0], out, n, fds, 5), (ssize_t)n);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), -ENOBUFS);
+	close_all(fds, 5);
+	close(sv[0]);
+	close(sv[1]);
+	fdx_stream_rx_release(&rx);
+}
+END_TEST
+
+/* Bytes that cannot be framed, and a peer gone in the middle of a message. */
+START_TEST(stream_unframeable)
+{
+	struct fdx_stream_rx rx;
+	uint8_t out[FDX_MSG_MAX], in[FDX_MSG_MAX];
+	int sv[2], got[4];
+	unsigned nfds;
+	size_t n = bye_msg(out, 0, 0);
+
+	/* wrong magic: the 24 bytes are handed over for the decoder, then nothing more */
+	stream_pair(sv);
+	fdx_stream_rx_init(&rx);
+	out[0] ^= 0xff;
+	ck_assert_int_eq(tc_send_raw(sv[0], out, n, NULL, 0), (ssize_t)n);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), FDX_HDR_SIZE);
+	ck_assert_int_eq(fdx_msg_decode(in, FDX_HDR_SIZE, 0, &(struct fdx_msg){ 0 }),
+			 -EBADMSG);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), -EPROTO);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* a length beyond any message */
+	stream_pair(sv);
+	fdx_stream_rx_init(&rx);
+	out[0] ^= 0xff;
+	tc_put32(out, 12, 1u << 30);
+	ck_assert_int_eq(tc_send_raw(sv[0], out, n, NULL, 0), (ssize_t)n);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), FDX_HDR_SIZE);
+	ck_assert_int_eq(fdx_msg_decode(in, FDX_HDR_SIZE, 0, &(struct fdx_msg){ 0 }),
+			 -EMSGSIZE);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* half a message, then the end */
+	stream_pair(sv);
+	fdx_stream_rx_init(&rx);
+	n = bye_msg(out, 0, 0);
+	ck_assert_int_eq(tc_send_raw(sv[0], out, n / 2, NULL, 0), (ssize_t)(n / 2));
+	close(sv[0]);
+	ck_assert_int_eq(srecv(sv[1], &rx, in, got, &nfds), -EPIPE);
+	close(sv[1]);
+	fdx_stream_rx_release(&rx);
+}
+END_TEST
+
+/* listen and connect with the stream transport give SOCK_STREAM sockets; a client of
+ * the other transport is told the server speaks something else. */
+START_TEST(stream_endpoints)
+{
+	char *dir = tc_tmpdir(), *path = sock_path(dir, "s.sock");
+	int lfd, lock, c, a;
+
+	ck_assert_int_eq(fdx_channel_listen_on(path, FDX_TRANSPORT_STREAM, &lfd, &lock), 0);
+	ck_assert_int_eq(sock_type(lfd), SOCK_STREAM);
+	ck_assert_int_eq(fdx_channel_connect_to(path, FDX_TRANSPORT_STREAM, &c), 0);
+	ck_assert_int_eq(sock_type(c), SOCK_STREAM);
+	ck_assert_int_eq(fdx_channel_accept(lfd, &a), 0);
+	close(a);
+	close(c);
+	ck_assert_int_eq(fdx_channel_connect_to(path, FDX_TRANSPORT_SEQPACKET, &c),
+			 -EPROTOTYPE);
+	ck_assert_str_eq(fdx_transport_name(FDX_TRANSPORT_STREAM), "stream");
+	ck_assert_int_eq(fdx_transport_from_name("seqpacket"), FDX_TRANSPORT_SEQPACKET);
+	ck_assert_int_eq(fdx_transport_from_name("Stream"), -EINVAL);
+	close(lfd);
+	unlink(path);
+	close(lock);
+	free(path);
+	tc_rmtree(dir);
+}
+END_TEST
+
 static Suite *channel_suite(void)
 {
 	Suite *s = suite_create("channel");
@@ -849,6 +1101,16 @@ static Suite *channel_suite(void)
 	tcase_add_test(tc, connect_missing);
 	tcase_add_test(tc, default_path_xdg);
 	tcase_add_test(tc, default_path_tmp);
+	tcase_add_test(tc, stream_endpoints);
+	suite_add_tcase(s, tc);
+
+	tc = tc_case("stream");
+	tcase_add_test(tc, stream_round_trip);
+	tcase_add_test(tc, stream_byte_by_byte);
+	tcase_add_test(tc, stream_stray_fds);
+	tcase_add_test(tc, stream_fd_flood);
+	tcase_add_test(tc, stream_too_many_for_one);
+	tcase_add_test(tc, stream_unframeable);
 	suite_add_tcase(s, tc);
 	return s;
 }

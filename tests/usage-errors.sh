@@ -103,6 +103,23 @@ has fhelp out '^nv12 +4:2:0, Y plane \+ interleaved UV plane$'
 has fhelp out '^u8 +gray8 +8-bit gray$'
 pass "image options"
 
+# transports: one of two names, from the option or the environment; the other kind of
+# server is named to the client
+run tr1 2 serve --transport tcp
+has tr1 err "^fdx serve: --transport: 'tcp' is not seqpacket or stream$"
+FDX_TRANSPORT=udp fdx connect >"$T/tr2.out" 2>"$T/tr2.err"
+[ $? -eq 2 ] || fail "FDX_TRANSPORT=udp: not a usage error"
+has tr2 err "^fdx connect: FDX_TRANSPORT: 'udp' is not seqpacket or stream$"
+run tr3 2 serve --transport stream --copy --frames 5
+has tr3 err "^fdx serve: --copy sends DATA records, which need --transport seqpacket$"
+bg trs serve --transport stream -q
+wait_for_socket "$XDG_RUNTIME_DIR/fdx.sock"
+run tr4 3 connect --wait 0
+has tr4 err "the server there does not speak seqpacket \\(try --transport stream\\)$"
+FDX_TRANSPORT=stream fdx connect --verify -q || fail "FDX_TRANSPORT=stream connect"
+reap trs "$BG" 0
+pass "transports: names, environment, mismatch"
+
 # resources refused up front, before any socket exists
 run huge 4 serve --count 16 --size 64G
 has huge err 'need more memory than'

@@ -60,8 +60,22 @@ int fdx_default_socket_path(char *buf, size_t cap, bool create)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-/* A SEQPACKET socket and the address for path; never a silently truncated path. */
-static int open_socket(const char *path, struct sockaddr_un *sa)
+const char *fdx_transport_name(unsigned transport)
+{
+	return transport == FDX_TRANSPORT_STREAM ? "stream" : "seqpacket";
+}
+
+int fdx_transport_from_name(const char *name)
+{
+	if (!strcmp(name, "seqpacket"))
+		return FDX_TRANSPORT_SEQPACKET;
+	if (!strcmp(name, "stream"))
+		return FDX_TRANSPORT_STREAM;
+	return -EINVAL;
+}
+
+/* A socket of the transport and the address for path; never a silently truncated path. */
+static int open_socket(const char *path, unsigned transport, struct sockaddr_un *sa)
 {
 	size_t len = strlen(path);
 	int fd;
@@ -73,7 +87,10 @@ static int open_socket(const char *path, struct sockaddr_un *sa)
 	if (len >= sizeof(sa->sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa->sun_path, path, len);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX,
+		    (transport == FDX_TRANSPORT_STREAM ? SOCK_STREAM : SOCK_SEQPACKET) |
+			    SOCK_CLOEXEC,
+		    0);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -134,11 +151,17 @@ static int take_lock(const char *path)
 
 int fdx_channel_listen(const char *path, int *out_fd, int *out_lock_fd)
 {
+	return fdx_channel_listen_on(path, FDX_TRANSPORT_SEQPACKET, out_fd, out_lock_fd);
+}
+
+int fdx_channel_listen_on(const char *path, unsigned transport, int *out_fd,
+			  int *out_lock_fd)
+{
 	struct sockaddr_un sa;
 	struct stat st;
 	int fd, lock, r;
 
-	fd = open_socket(path, &sa);
+	fd = open_socket(path, transport, &sa);
 	if (fd < 0)
 		return fd;
 	lock = take_lock(path);
@@ -191,10 +214,15 @@ int fdx_channel_accept(int listen_fd, int *out_fd)
 
 int fdx_channel_connect(const char *path, int *out_fd)
 {
+	return fdx_channel_connect_to(path, FDX_TRANSPORT_SEQPACKET, out_fd);
+}
+
+int fdx_channel_connect_to(const char *path, unsigned transport, int *out_fd)
+{
 	struct sockaddr_un sa;
 	int fd, r;
 
-	fd = open_socket(path, &sa);
+	fd = open_socket(path, transport, &sa);
 	if (fd < 0)
 		return fd;
 	do
@@ -220,7 +248,10 @@ int fdx_channel_peer_pid(int fd, pid_t *pid)
 	return 0;
 }
 
-int fdx_channel_send(int fd, const void *buf, size_t len, const int *fds, unsigned nfds)
+/* One sendmsg of buf with nfds fds, MSG_NOSIGNAL, EINTR retried; *sent says how much went.
+ */
+static int send_first(int fd, const void *buf, size_t len, const int *fds, unsigned nfds,
+		      size_t *sent)
 {
 	union {
 		struct cmsghdr align;
@@ -231,6 +262,7 @@ int fdx_channel_send(int fd, const void *buf, size_t len, const int *fds, unsign
 	char *big = NULL;
 	ssize_t n;
 
+	*sent = 0;
 	if (nfds > FDX_SCM_MAX_FD)
 		return -EINVAL;
 	if (nfds > 0) {
@@ -260,8 +292,17 @@ int fdx_channel_send(int fd, const void *buf, size_t len, const int *fds, unsign
 	free(big);
 	if (n < 0)
 		return -errno;
+	*sent = (size_t)n;
+	return 0;
+}
+
+int fdx_channel_send(int fd, const void *buf, size_t len, const int *fds, unsigned nfds)
+{
+	size_t sent;
+	int r = send_first(fd, buf, len, fds, nfds, &sent);
+
 	/* a SEQPACKET record goes whole or not at all */
-	return (size_t)n == len ? 0 : -EIO;
+	return r < 0 ? r : sent == len ? 0 : -EIO;
 }
 
 /* After MSG_CTRUNC: tell "peer sent too many" from "we are out of fds". */
@@ -415,4 +456,190 @@ ssize_t fdx_channel_recv_into(int fd, void *head, size_t headlen, void *data,
 	if ((msg.msg_flags & MSG_TRUNC) || (size_t)n != headlen + datalen)
 		return -EMSGSIZE;
 	return n;
+}
+
+/* ---- SOCK_STREAM framing ---- */
+
+void fdx_stream_rx_init(struct fdx_stream_rx *rx)
+{
+	rx->len = 0;
+	rx->consumed = 0;
+	rx->nq = 0;
+	rx->broken = false;
+}
+
+void fdx_stream_rx_release(struct fdx_stream_rx *rx)
+{
+	for (unsigned i = 0; i < rx->nq; i++)
+		close(rx->q[i].fd);
+	rx->nq = 0;
+}
+
+int fdx_stream_send(int fd, const void *buf, size_t len, const int *fds, unsigned nfds)
+{
+	const uint8_t *p = buf;
+	size_t sent = 0;
+	int r;
+
+	/* the fds ride on the first byte: the first call carries them, the rest never */
+	r = send_first(fd, p, len, fds, nfds, &sent);
+	while (r == 0 && sent < len) {
+		ssize_t n = send(fd, p + sent, len - sent, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		sent += (size_t)n;
+	}
+	return r;
+}
+
+/* Read what the socket has into rx, queueing the fds that come with it. */
+static ssize_t stream_fill(int fd, struct fdx_stream_rx *rx)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * FDX_SCM_MAX_FD)];
+	} ctl;
+	struct iovec iov = { .iov_base = rx->buf + rx->len,
+			     .iov_len = sizeof(rx->buf) - rx->len };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	uint64_t from = rx->consumed + rx->len;
+	bool overflow = false, bad_cmsg = false;
+	ssize_t n;
+
+	do
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			bad_cmsg = true;
+			continue;
+		}
+		for (size_t i = 0; i < k; i++) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (rx->nq == FDX_STREAM_FDQ_MAX) {
+				close(v);
+				overflow = true;
+				continue;
+			}
+			rx->q[rx->nq++] = (struct fdx_stream_fd){
+				.fd = v, .from = from, .to = from + (uint64_t)n
+			};
+		}
+	}
+	if (msg.msg_flags & MSG_CTRUNC)
+		return ctrunc_cause(fd);
+	if (overflow || bad_cmsg)
+		return overflow ? -ENOBUFS : -EPROTO;
+	rx->len += (size_t)n;
+	return n;
+}
+
+/*
+ * The fds of the message at stream bytes [start, end). A read stops right after the part
+ * of a sendmsg that carried fds, and fds ride on a sendmsg's first part: so the fds of a
+ * read belong to the last message that starts within it -- to this one when it starts
+ * in that read and ends at or after its end. All of those are handed over (the decoder
+ * compares their count with the header's); fds read before start belonged to a message
+ * that claimed none.
+ */
+static int stream_take_fds(struct fdx_stream_rx *rx, uint64_t start, uint64_t end, int *fds,
+			   unsigned max_fds, unsigned *got)
+{
+	unsigned k = 0, n = 0;
+
+	*got = 0;
+	for (unsigned i = 0; i < rx->nq; i++) {
+		if (rx->q[i].to <= start)
+			return -EBADFD;
+		if (rx->q[i].from <= start && start < rx->q[i].to && rx->q[i].to <= end)
+			n++;
+	}
+	if (n > max_fds)
+		return -ENOBUFS;
+	for (unsigned i = 0; i < rx->nq; i++) {
+		if (rx->q[i].from <= start && start < rx->q[i].to && rx->q[i].to <= end)
+			fds[(*got)++] = rx->q[i].fd;
+		else
+			rx->q[k++] = rx->q[i];
+	}
+	rx->nq = k;
+	return 0;
+}
+
+ssize_t fdx_stream_recv(int fd, struct fdx_stream_rx *rx, void *buf, size_t cap, int *fds,
+			unsigned max_fds, unsigned *nfds)
+{
+	struct fdx_hdr h;
+	size_t total = 0;
+	ssize_t n;
+	int r;
+
+	*nfds = 0;
+	if (rx->broken)
+		return -EPROTO;
+	for (;;) {
+		if (rx->len >= FDX_HDR_SIZE) {
+			/*
+			 * A header that cannot be trusted (another magic or version, a
+			 * length beyond any message) cannot frame the stream: hand its
+			 * bytes on as the message, for the decoder to say what is wrong,
+			 * and read no further.
+			 */
+			if (fdx_hdr_decode(rx->buf, rx->len, &h) < 0 ||
+			    h.type == FDX_MSG_DATA) {
+				if (cap < FDX_HDR_SIZE) {
+					r = -EMSGSIZE;
+					goto fail_r;
+				}
+				memcpy(buf, rx->buf, FDX_HDR_SIZE);
+				fdx_stream_rx_release(rx);
+				rx->broken = true;
+				return FDX_HDR_SIZE;
+			}
+			total = FDX_HDR_SIZE + h.length;
+			if (rx->len >= total)
+				break;
+		}
+		n = stream_fill(fd, rx);
+		if (n < 0) {
+			r = (int)n;
+			goto fail_r;
+		}
+		if (n == 0) {
+			if (rx->len == 0 && rx->nq == 0)
+				return 0;
+			/* bytes or fds of a message that never ended */
+			r = rx->len ? -EPIPE : -EBADFD;
+			goto fail_r;
+		}
+	}
+	if (total > cap) {
+		r = -EMSGSIZE;
+		goto fail_r;
+	}
+	r = stream_take_fds(rx, rx->consumed, rx->consumed + total, fds, max_fds, nfds);
+	if (r < 0)
+		goto fail_r;
+	memcpy(buf, rx->buf, total);
+	memmove(rx->buf, rx->buf + total, rx->len - total);
+	rx->len -= total;
+	rx->consumed += total;
+	return (ssize_t)total;
+fail_r:
+	/* the stream cannot be trusted any more: nothing it brought stays open */
+	fdx_stream_rx_release(rx);
+	rx->broken = true;
+	return r;
 }

@@ -30,6 +30,33 @@ void fdx_session_init(struct fdx_session *s, int fd, bool server,
 	s->state = FDX_SS_HELLO;
 }
 
+int fdx_session_set_transport(struct fdx_session *s, unsigned transport)
+{
+	s->transport = transport;
+	if (transport != FDX_TRANSPORT_STREAM || s->rx)
+		return 0;
+	s->rx = malloc(sizeof(*s->rx));
+	if (!s->rx)
+		return fdx_session_fail(s, -ENOMEM,
+					"out of memory for a stream connection");
+	fdx_stream_rx_init(s->rx);
+	return 0;
+}
+
+bool fdx_session_buffered(const struct fdx_session *s)
+{
+	return s->rx && (s->rx->len > 0 || s->rx->nq > 0);
+}
+
+/* One message with its fds, framed the way the transport wants. */
+static int channel_send(struct fdx_session *s, const void *buf, size_t len, const int *fds,
+			unsigned nfds)
+{
+	if (s->transport == FDX_TRANSPORT_STREAM)
+		return fdx_stream_send(s->fd, buf, len, fds, nfds);
+	return fdx_channel_send(s->fd, buf, len, fds, nfds);
+}
+
 const char *fdx_session_error(const struct fdx_session *s)
 {
 	return s->err[0] ? s->err : "no error";
@@ -75,7 +102,7 @@ static int send_msg(struct fdx_session *s, struct fdx_msg *m, const int *fds, un
 	if (n < 0)
 		return fdx_session_fail(s, n, "cannot encode %s: %s",
 					fdx_msg_type_name(m->hdr.type), strerror(-n));
-	r = fdx_channel_send(s->fd, buf, (size_t)n, fds, nfds);
+	r = channel_send(s, buf, (size_t)n, fds, nfds);
 	if (r == -EPIPE || r == -ECONNRESET)
 		return fdx_session_fail(
 			s, r, "peer closed the connection before %s could be sent",
@@ -105,6 +132,8 @@ static const char *recv_strerror(int err, unsigned max_fds, char *buf, size_t ca
 		return buf;
 	case -EPROTO:
 		return "unexpected control message";
+	case -EBADFD:
+		return "fds came with a message that carries none";
 	}
 	return strerror(-err);
 }
@@ -130,18 +159,28 @@ static int recv_msg2(struct fdx_session *s, unsigned want, unsigned want2,
 	unsigned max_fds =
 		s->local.max_fds < FDX_MAX_PLANES ? s->local.max_fds : FDX_MAX_PLANES;
 
-	n = fdx_channel_recv(s->fd, buf, sizeof(buf), f, max_fds, &n_f);
+	if (s->rx)
+		n = fdx_stream_recv(s->fd, s->rx, buf, sizeof(buf), f, max_fds, &n_f);
+	else
+		n = fdx_channel_recv(s->fd, buf, sizeof(buf), f, max_fds, &n_f);
 	if (n == 0)
 		return fdx_session_fail(s, -ECONNRESET,
 					"peer closed the connection while %s was expected",
 					state_wants[s->state]);
+	if (n == -EPIPE && s->rx)
+		return fdx_session_fail(
+			s, -ECONNRESET,
+			"peer closed the connection in the middle of a message "
+			"while %s was expected",
+			state_wants[s->state]);
 	if (n == -ECONNRESET)
 		return fdx_session_fail(s, -ECONNRESET,
 					"connection reset by peer while %s was expected",
 					state_wants[s->state]);
 	if (n < 0) {
 		r = (int)n;
-		if (r == -ENOBUFS || r == -EMSGSIZE || r == -EPROTO || r == -ENODATA)
+		if (r == -ENOBUFS || r == -EMSGSIZE || r == -EPROTO || r == -ENODATA ||
+		    r == -EBADFD)
 			return violation(s, r, "%s",
 					 recv_strerror(r, max_fds, why, sizeof(why)));
 		return fdx_session_fail(s, r, "cannot receive: %s",
@@ -301,6 +340,10 @@ int fdx_session_send_object(struct fdx_session *s, struct fdx_object *o, const i
 			s->peer.max_fds);
 	if ((o->backend == FDX_BACKEND_COPY) != s->copy && s->next_index > 0)
 		return fdx_session_fail(s, -EINVAL, "internal: copy and fd objects mixed");
+	if (o->backend == FDX_BACKEND_COPY && s->transport == FDX_TRANSPORT_STREAM)
+		return fdx_session_fail(s, -EOPNOTSUPP,
+					"copy buffers need the seqpacket transport (DATA "
+					"records)");
 	if (o->backend == FDX_BACKEND_COPY && !(s->peer.caps & FDX_CAP_COPY))
 		return fdx_session_fail(s, -EOPNOTSUPP,
 					"consumer '%s' does not take copy buffers (no COPY "
@@ -381,6 +424,15 @@ int fdx_session_recv_object(struct fdx_session *s, struct fdx_object *o, int *fd
 		return violation(s, -EPROTO,
 				 "a stream was announced, but this consumer does not take "
 				 "streams");
+	}
+	if (m.u.object.backend == FDX_BACKEND_COPY &&
+	    s->transport == FDX_TRANSPORT_STREAM) {
+		fdx_close_fds(fds, *nfds);
+		*nfds = 0;
+		return violation(s, -EPROTO,
+				 "copy buffer %" PRIu32 " over a stream connection (DATA "
+				 "needs seqpacket)",
+				 m.u.object.index);
 	}
 	if (m.u.object.backend == FDX_BACKEND_COPY &&
 	    (!(s->local.caps & FDX_CAP_COPY) || (s->next_index > 0 && !s->copy))) {
@@ -725,6 +777,11 @@ int fdx_session_send_release(struct fdx_session *s, const struct fdx_release *re
 
 void fdx_session_cleanup(struct fdx_session *s)
 {
+	if (s->rx) {
+		fdx_stream_rx_release(s->rx);
+		free(s->rx);
+		s->rx = NULL;
+	}
 	free(s->slots);
 	s->slots = NULL;
 	s->nbuffers = 0;
@@ -741,7 +798,7 @@ void fdx_session_send_error(struct fdx_session *s, uint32_t code, const char *te
 	snprintf(m.u.error.text, sizeof(m.u.error.text), "%s", text);
 	n = fdx_msg_encode(&m, buf, sizeof(buf));
 	/* best effort: the peer may be gone already, which is fine */
-	if (n > 0 && fdx_channel_send(s->fd, buf, (size_t)n, NULL, 0) == 0) {
+	if (n > 0 && channel_send(s, buf, (size_t)n, NULL, 0) == 0) {
 		s->seq_out++;
 		if (s->trace)
 			s->trace(s->trace_ctx, true, &m);

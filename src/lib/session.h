@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "channel.h"
 #include "codec.h"
 #include "macro.h"
 
@@ -57,7 +58,9 @@ struct fdx_session {
 	uint32_t nbuffers; /* FRAMES: the ring, one buffer per object */
 	uint32_t inflight; /* FRAMES: buffers between READY and RELEASE */
 	struct fdx_ring_slot
-		*slots; /* FRAMES: per buffer; freed by fdx_session_cleanup() */
+		*slots;		  /* FRAMES: per buffer; freed by fdx_session_cleanup() */
+	unsigned transport;	  /* enum fdx_transport */
+	struct fdx_stream_rx *rx; /* STREAM: framing and fd queue; freed by cleanup */
 	char err[256];
 };
 
@@ -72,6 +75,20 @@ struct fdx_ring_slot {
 /* local.role says which machine runs; server says who greets first. */
 void fdx_session_init(struct fdx_session *s, int fd, bool server,
 		      const struct fdx_hello *local);
+
+/*
+ * Speak over a SOCK_STREAM connection instead of SEQPACKET (before the handshake):
+ * messages are framed by their length and fds taken from a queue (see channel.h).
+ * Copy streams (DATA) need SEQPACKET and are refused. 0 or -ENOMEM.
+ */
+int fdx_session_set_transport(struct fdx_session *s, unsigned transport) _must_check_;
+
+/*
+ * True when bytes of the peer's next message are already read (a stream connection
+ * reads ahead): a caller that polls the socket must not wait for it to become readable
+ * before receiving them.
+ */
+bool fdx_session_buffered(const struct fdx_session *s);
 
 /* Exchange HELLOs; refuses a peer of the same role or another major version. */
 int fdx_session_handshake(struct fdx_session *s) _must_check_;
