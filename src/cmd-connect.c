@@ -19,7 +19,24 @@ struct connect_opts {
 	double wait;
 	int verify;
 	struct dump_plan dump;
+	struct consumer_aids aids; /* --inject */
 };
+
+/* --inject KIND: what this consumer does wrong on purpose, for testing producers. */
+static int parse_inject(const char *spec, struct consumer_aids *a)
+{
+	uint64_t ms = 100;
+
+	if (!strncmp(spec, "slow-release", 12) && (!spec[12] || spec[12] == ':')) {
+		if (spec[12] && cli_parse_u64("--inject slow-release", spec + 13, 1, 60000,
+					      false, &ms) < 0)
+			return -EINVAL;
+		a->slow_release_ms = (unsigned)ms;
+		return 0;
+	}
+	cli_err("--inject: unknown kind '%s' (known: slow-release[:MS])", spec);
+	return -EINVAL;
+}
 
 static int consume(const char *path, struct connect_opts *o, struct json_object *doc)
 {
@@ -48,7 +65,7 @@ static int consume(const char *path, struct connect_opts *o, struct json_object 
 			 path, s.peer.pid, s.peer.name, s.peer_major, s.peer_minor);
 		if (doc)
 			json_object_object_add(doc, "server", cli_peer_json(&s));
-		r = consume_session(&s, o->verify, &o->dump, &rep);
+		r = consume_session(&s, o->verify, &o->dump, &o->aids, &rep);
 	}
 	if (r < 0) {
 		cli_err("%s", fdx_session_error(&s));
@@ -75,7 +92,7 @@ static int consume(const char *path, struct connect_opts *o, struct json_object 
 static int connect_main(int argc, const char **argv)
 {
 	struct connect_opts o = { .wait = 5, .dump.every = 1 };
-	const char *wait_s = NULL, *dump_s = NULL, *every_s = NULL;
+	const char *wait_s = NULL, *dump_s = NULL, *every_s = NULL, *inject_s = NULL;
 	struct poptOption options[] = {
 		{ "wait", 'w', POPT_ARG_STRING, &wait_s, 0,
 		  "wait up to SECONDS for the server to appear (default 5, 0 = try once)",
@@ -84,6 +101,9 @@ static int connect_main(int argc, const char **argv)
 		  "check every byte of every buffer against its pattern or checksum",
 		  NULL },
 		CLI_DUMP_OPTIONS(dump_s, every_s),
+		{ "inject", '\0', POPT_ARG_STRING, &inject_s, 0,
+		  "testing aid for producers: misbehave on purpose (slow-release[:MS])",
+		  "KIND" },
 		CLI_COMMON_TABLE,
 		CLI_HELP_TABLE,
 		POPT_TABLEEND
@@ -97,7 +117,8 @@ static int connect_main(int argc, const char **argv)
 	if (rc >= 0)
 		goto out;
 	rc = FDX_EXIT_USAGE;
-	if (wait_s && cli_parse_seconds("--wait", wait_s, &o.wait) < 0)
+	if ((wait_s && cli_parse_seconds("--wait", wait_s, &o.wait) < 0) ||
+	    (inject_s && parse_inject(inject_s, &o.aids) < 0))
 		goto out;
 	rc = cli_dump_setup(&o.dump, dump_s, every_s);
 	if (rc >= 0)
@@ -121,6 +142,7 @@ out:
 	free((char *)wait_s);
 	free((char *)dump_s);
 	free((char *)every_s);
+	free((char *)inject_s);
 	poptFreeContext(pc);
 	return rc;
 }

@@ -19,41 +19,13 @@
 #include "object.h"
 #include "produce.h"
 #include "provenance.h"
+#include "serve.h"
 #include "session.h"
 #include "stream.h"
 
 #define DEFAULT_SIZE 3110400u /* raw objects: the bytes of one 1920x1080 NV12 frame */
 #define MAX_COUNT    65536u
 #define FD_RESERVE   32u /* fds beyond the buffers: stdio, sockets, popt, libc */
-
-struct serve_opts {
-	uint64_t count;
-	uint64_t size; /* raw objects */
-	uint64_t seed;
-	uint64_t clients;
-	struct imageopts img;
-	struct fdx_object layouts[IMAGEOPTS_MAX_FORMATS]; /* one per --format entry */
-	unsigned inject; /* enum inject_kind: a testing aid that damages buffer 0 */
-	uint64_t flip_offset;
-	uint64_t frames; /* --frames: stream this many through the ring */
-	double duration; /* --duration: or stream for this long */
-	int no_fill;	 /* --no-fill: stream without writing the buffers */
-	int copy;	 /* --copy: frames through the socket, the baseline of zero-copy */
-	int receive;	 /* --receive: a consumer of what clients send */
-	int verify;	 /* --receive --verify */
-	struct dump_plan dump; /* --receive --dump: what every client's plan starts from */
-};
-
-struct client_report {
-	unsigned client;
-	pid_t pid;
-	char name[FDX_NAME_MAX];
-	int exit;
-	char error[256]; /* why the session failed, empty if it did not */
-	struct produce_report prod;
-	struct consume_report cons; /* --receive */
-	struct dump_plan dump;
-};
 
 /* What the signal handler needs to remove our socket, and only ours. */
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -97,7 +69,7 @@ static int parse_inject(const char *spec, struct serve_opts *o)
 	return 0;
 }
 
-static bool streaming(const struct serve_opts *o)
+bool serve_streaming(const struct serve_opts *o)
 {
 	return o->frames || o->duration > 0;
 }
@@ -156,15 +128,10 @@ static int check_resources(const struct serve_opts *o)
 	return -1;
 }
 
-struct make_ctx {
-	const struct serve_opts *o;
-	unsigned client;
-};
-
 /* Object i of a client: allocated, named, filled with frame i (damaged on request). */
-static int make_object(void *ctx, uint64_t i, struct fdx_held *h, char *err, size_t errcap)
+int serve_make_object(void *ctx, uint64_t i, struct fdx_held *h, char *err, size_t errcap)
 {
-	const struct make_ctx *c = ctx;
+	const struct serve_make_ctx *c = ctx;
 	const struct serve_opts *o = c->o;
 	struct fdx_provenance prov = { .pid = (uint32_t)getpid(),
 				       .session = c->client,
@@ -190,13 +157,13 @@ static int make_object(void *ctx, uint64_t i, struct fdx_held *h, char *err, siz
 	fdx_pattern_init(&pat, o->seed, i);
 	fdx_held_fill(h, &pat, 0, obj.size);
 	/* in a stream the damage goes to the first frame that reuses a buffer instead */
-	if (i == 0 && o->inject != INJECT_NONE && !streaming(o))
+	if (i == 0 && o->inject != INJECT_NONE && !serve_streaming(o))
 		stream_damage(h, o->inject, o->seed, 0, o->flip_offset);
 	return 0;
 }
 
 /* The client's limits against what we are asked to send: refuse before allocating. */
-static int check_client(struct fdx_session *s, const struct serve_opts *o)
+int serve_check_client(struct fdx_session *s, const struct serve_opts *o)
 {
 	uint64_t largest = 0;
 
@@ -208,7 +175,7 @@ static int check_client(struct fdx_session *s, const struct serve_opts *o)
 					"client accepts at most %" PRIu32
 					" objects, asked to send %" PRIu64,
 					s->peer.max_objects, o->count);
-	if (streaming(o) && !(s->peer.caps & FDX_CAP_STREAM))
+	if (serve_streaming(o) && !(s->peer.caps & FDX_CAP_STREAM))
 		return fdx_session_fail(
 			s, -EOPNOTSUPP,
 			"consumer '%s' does not take streams (no STREAM capability)",
@@ -224,11 +191,11 @@ static int check_client(struct fdx_session *s, const struct serve_opts *o)
 static int produce_for(struct fdx_session *s, unsigned client, const struct serve_opts *o,
 		       struct client_report *rep)
 {
-	struct make_ctx ctx = { .o = o, .client = client };
+	struct serve_make_ctx ctx = { .o = o, .client = client };
 	struct fdx_held *objs;
 	int r;
 
-	r = check_client(s, o);
+	r = serve_check_client(s, o);
 	if (r < 0) {
 		fdx_session_send_error(s, FDX_EXIT_PEER, fdx_session_error(s));
 		return r;
@@ -240,7 +207,7 @@ static int produce_for(struct fdx_session *s, unsigned client, const struct serv
 		fdx_session_send_error(s, FDX_EXIT_SYSTEM, fdx_session_error(s));
 		return r;
 	}
-	r = produce_objects(s, o->count, make_object, &ctx, objs, &rep->prod);
+	r = produce_objects(s, o->count, serve_make_object, &ctx, objs, &rep->prod);
 	if (r >= 0 && s->stream) {
 		struct stream_opts so = {
 			.frames = o->frames,
@@ -290,14 +257,14 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 		rep->pid = 0;
 	fdx_session_init(&s, conn, true, &hello);
 	s.trace = cli_trace;
-	s.want_stream = !o->receive && streaming(o);
+	s.want_stream = !o->receive && serve_streaming(o);
 	r = cli_session_transport(&s);
 	if (r >= 0)
 		r = fdx_session_handshake(&s);
 	if (r >= 0) {
 		snprintf(rep->name, sizeof(rep->name), "%s", s.peer.name);
 		if (o->receive)
-			r = consume_session(&s, o->verify, &rep->dump, &rep->cons);
+			r = consume_session(&s, o->verify, &rep->dump, NULL, &rep->cons);
 		else
 			r = produce_for(&s, client, o, rep);
 	}
@@ -313,8 +280,8 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 	return rep->exit;
 }
 
-static void report_client(const struct client_report *rep, bool receive,
-			  struct json_object *clients)
+void serve_report_client(const struct client_report *rep, bool receive,
+			 struct json_object *clients)
 {
 	bool failed = rep->exit != FDX_EXIT_OK && rep->exit != FDX_EXIT_MISMATCH;
 	char counts[192];
@@ -440,6 +407,10 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	describe_offer(o, offer, sizeof(offer));
 	cli_info("listening on %s (%s)", sock_path, offer);
 	fflush(stdout);
+	if (o->concurrent) {
+		rc = fanout_serve(lfd, o, clients);
+		goto done;
+	}
 	for (unsigned k = 1; o->clients == 0 || k <= o->clients; k++) {
 		struct client_report rep = { .client = k };
 		int conn;
@@ -461,11 +432,12 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 		close(conn);
 		if (r > rc)
 			rc = r;
-		report_client(&rep, o->receive, clients);
+		serve_report_client(&rep, o->receive, clients);
 		json_object_put(rep.prod.acks);
 		json_object_put(rep.cons.objects_json);
 		fflush(stdout);
 	}
+done:
 	unlink_our_socket();
 	close(lfd);
 	close(lock_fd); /* after the unlink: until then the path is ours */
@@ -488,7 +460,7 @@ static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 		cli_err("--duration: give more than 0 seconds");
 		return -EINVAL;
 	}
-	if (o->copy && !streaming(o)) {
+	if (o->copy && !serve_streaming(o)) {
 		cli_err("--copy needs a stream (--frames or --duration)");
 		return -EINVAL;
 	}
@@ -501,7 +473,7 @@ static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 			"--fd-per-plane");
 		return -EINVAL;
 	}
-	if (o->no_fill && !streaming(o)) {
+	if (o->no_fill && !serve_streaming(o)) {
 		cli_err("--no-fill needs a stream (--frames or --duration)");
 		return -EINVAL;
 	}
@@ -513,7 +485,7 @@ static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 		/* in a stream the damaged buffer is whichever comes back first: any size */
 		uint64_t room = o->layouts[0].size;
 
-		for (unsigned k = 1; streaming(o) && k < o->img.nformats; k++)
+		for (unsigned k = 1; serve_streaming(o) && k < o->img.nformats; k++)
 			if (o->layouts[k].size < room)
 				room = o->layouts[k].size;
 		if (o->flip_offset >= room) {
@@ -521,8 +493,8 @@ static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 				": offset is beyond the buffer (%s "
 				"has %" PRIu64 " bytes)",
 				o->flip_offset,
-				streaming(o) && o->img.nformats > 1 ? "the smallest"
-								    : "buffer 0",
+				serve_streaming(o) && o->img.nformats > 1 ? "the smallest"
+									  : "buffer 0",
 				room);
 			return -EINVAL;
 		}
@@ -535,6 +507,33 @@ static int check_stream_opts(const struct serve_opts *o, const char *frames_s,
 			o->count, o->count);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* --concurrent and --max-held: what goes with them. */
+static int check_concurrent(struct serve_opts *o, const char *max_held_s)
+{
+	if (max_held_s && !o->concurrent) {
+		cli_err("--max-held is for --concurrent streams");
+		return -EINVAL;
+	}
+	if (!o->concurrent)
+		return 0;
+	if (o->receive) {
+		cli_err("--concurrent serves producers' consumers; --receive takes one client "
+			"at a time");
+		return -EINVAL;
+	}
+	if (o->copy) {
+		cli_err("--copy sends each client its own bytes; it does not go with "
+			"--concurrent, whose clients share one ring");
+		return -EINVAL;
+	}
+	/* at least one buffer stays in circulation while one client holds its most */
+	o->max_held = o->count > 1 ? o->count / 2 : 1;
+	if (max_held_s &&
+	    cli_parse_u64("--max-held", max_held_s, 1, o->count, false, &o->max_held) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -587,7 +586,7 @@ static int serve_main(int argc, const char **argv)
 {
 	const char *count_s = NULL, *size_s = NULL, *seed_s = NULL, *clients_s = NULL;
 	const char *inject_s = NULL, *frames_s = NULL, *duration_s = NULL;
-	const char *dump_s = NULL, *every_s = NULL;
+	const char *dump_s = NULL, *every_s = NULL, *max_held_s = NULL;
 	struct imageopts_args ia = { 0 };
 	struct serve_opts o = { .count = 4, .size = DEFAULT_SIZE, .seed = 1, .clients = 1 };
 	struct poptOption options[] = {
@@ -618,6 +617,13 @@ static int serve_main(int argc, const char **argv)
 		  "testing aid: damage buffer 0, or the first reused frame of a stream "
 		  "(flip:OFFSET, stale, torn)",
 		  "KIND" },
+		{ "concurrent", '\0', POPT_ARG_NONE, &o.concurrent, 0,
+		  "serve every client at once, one shared ring: each frame goes to all of them",
+		  NULL },
+		{ "max-held", '\0', POPT_ARG_STRING, &max_held_s, 0,
+		  "--concurrent: buffers one client may hold; beyond, its frames are dropped "
+		  "(default: half the ring)",
+		  "K" },
 		{ "receive", 'r', POPT_ARG_NONE, &o.receive, 0,
 		  "be a consumer instead: take the objects clients such as send-image send",
 		  NULL },
@@ -685,6 +691,8 @@ static int serve_main(int argc, const char **argv)
 		goto out;
 	if (setup_layouts(&o, &ia, size_s) < 0)
 		goto out;
+	if (check_concurrent(&o, max_held_s) < 0)
+		goto out;
 	if (!o.receive && check_stream_opts(&o, frames_s, duration_s) < 0)
 		goto out;
 	rc = cli_dump_setup(&o.dump, dump_s, every_s);
@@ -728,6 +736,7 @@ out:
 	free((char *)duration_s);
 	free((char *)dump_s);
 	free((char *)every_s);
+	free((char *)max_held_s);
 	imageopts_free(&ia);
 	poptFreeContext(pc);
 	return rc;

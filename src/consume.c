@@ -151,7 +151,7 @@ static int receive_all(struct fdx_session *s, bool verify, struct dump_plan *dum
 }
 
 int consume_session(struct fdx_session *s, bool verify, struct dump_plan *dump,
-		    struct consume_report *rep)
+		    const struct consumer_aids *aids, struct consume_report *rep)
 {
 	struct fdx_bye bye = { 0 }, peer_bye;
 	struct fdx_held *held = NULL;
@@ -169,7 +169,7 @@ int consume_session(struct fdx_session *s, bool verify, struct dump_plan *dump,
 						    held[i].bufs[0].length);
 		if (r >= 0) {
 			rep->streamed = true;
-			r = stream_consume(s, verify, dump, held, (uint32_t)nheld,
+			r = stream_consume(s, verify, dump, aids, held, (uint32_t)nheld,
 					   &rep->stream);
 		}
 		goto out;

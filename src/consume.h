@@ -34,7 +34,7 @@ struct fdx_hello consume_hello(const char *name);
  * stderr. Returns 0 or -errno; fdx_session_error() says why.
  */
 int consume_session(struct fdx_session *s, bool verify, struct dump_plan *dump,
-		    struct consume_report *rep);
+		    const struct consumer_aids *aids, struct consume_report *rep);
 
 /* Exit status of a finished session: 0, FDX_EXIT_MISMATCH or what the error maps to. */
 int consume_exit(const struct consume_report *rep, int err);

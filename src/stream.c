@@ -107,7 +107,7 @@ void stream_damage(struct fdx_held *h, unsigned kind, uint64_t seed, uint64_t fr
 }
 
 /* The stream's testing aids, applied to the first frame that reuses a buffer. */
-static void fill_frame(const struct stream_opts *o, struct fdx_held *h, uint64_t frame,
+void stream_fill_frame(const struct stream_opts *o, struct fdx_held *h, uint64_t frame,
 		       bool damage)
 {
 	struct fdx_pattern p;
@@ -190,7 +190,8 @@ int stream_produce(struct fdx_session *s, const struct stream_opts *o,
 			qlen--;
 			/* the buffer is ours between its RELEASE and this READY: fill it
 			 * now */
-			fill_frame(o, &objs[b], f, o->inject != INJECT_NONE && f == n);
+			stream_fill_frame(o, &objs[b], f,
+					  o->inject != INJECT_NONE && f == n);
 			sent[b] = now_ns();
 			/* a copy buffer's whole memory: the planes and whatever lies
 			 * between */
@@ -252,7 +253,8 @@ static void frame_mismatch(const struct fdx_held *h, const struct fdx_object_res
 }
 
 int stream_consume(struct fdx_session *s, bool verify, struct dump_plan *dump,
-		   struct fdx_held *objs, uint32_t n, struct stream_report *rep)
+		   const struct consumer_aids *aids, struct fdx_held *objs, uint32_t n,
+		   struct stream_report *rep)
 {
 	struct fdx_bye bye = { 0 }, peer_bye;
 	struct progress prog;
@@ -299,6 +301,13 @@ int stream_consume(struct fdx_session *s, bool verify, struct dump_plan *dump,
 		rep->bytes += h->obj.size;
 		rel.buffer = ready.buffer;
 		rel.verdict = res.verdict;
+		if (aids && aids->slow_release_ms)
+			nanosleep(
+				&(struct timespec){
+					.tv_sec = aids->slow_release_ms / 1000,
+					.tv_nsec = (long)(aids->slow_release_ms % 1000) *
+						   1000000 },
+				NULL);
 		r = fdx_session_send_release(s, &rel);
 		if (r < 0)
 			return r;
@@ -329,12 +338,19 @@ void stream_print(const struct stream_report *rep, bool producer)
 {
 	double fps = rep->seconds > 0 ? (double)rep->frames / rep->seconds : 0;
 	double gbs = rep->seconds > 0 ? (double)rep->bytes / rep->seconds / 1e9 : 0;
-	char verify[64] = "", counts[96];
+	char verify[64] = "", counts[160];
 
 	if (!producer && rep->verify_seconds > 0 && rep->verify_bytes)
 		snprintf(verify, sizeof(verify), "; verified at %.1f GB/s",
 			 (double)rep->verify_bytes / rep->verify_seconds / 1e9);
 	cli_verdict_counts(counts, sizeof(counts), rep->ok, rep->mismatch, rep->unchecked);
+	if (rep->fanout) {
+		size_t n = strlen(counts);
+
+		snprintf(counts + n, sizeof(counts) - n,
+			 "; %" PRIu64 " dropped, at most %" PRIu64 " frames behind",
+			 rep->dropped, rep->max_lag);
+	}
 	cli_info("stream: %" PRIu64
 		 " frames in %.2f s, %.0f fps, %.2f GB/s%s; %s p50 %.1f us, "
 		 "p99 %.1f us, max %.1f us; %s; %ld page faults",
@@ -378,5 +394,9 @@ struct json_object *stream_json(const struct stream_report *rep, bool producer)
 								 rep->verify_seconds
 						       : 0));
 	json_object_object_add(o, "page_faults", json_object_new_int64(rep->faults));
+	if (producer) {
+		json_object_object_add(o, "dropped", json_object_new_uint64(rep->dropped));
+		json_object_object_add(o, "max_lag", json_object_new_uint64(rep->max_lag));
+	}
 	return o;
 }

@@ -31,6 +31,11 @@ struct stream_opts {
 	uint64_t flip_offset; /* an object position */
 };
 
+/* What a consumer does wrong on purpose (connect --inject): testing aids for producers. */
+struct consumer_aids {
+	unsigned slow_release_ms; /* slow-release: wait this long before each RELEASE */
+};
+
 struct stream_report {
 	uint64_t frames, bytes, ok, mismatch, unchecked;
 	double seconds;
@@ -39,6 +44,9 @@ struct stream_report {
 	double verify_seconds; /* consumer with --verify */
 	uint64_t verify_bytes;
 	uint64_t first_bad_frame; /* first mismatching frame, if any */
+	bool fanout;	  /* producer of a shared ring (--concurrent): the next two */
+	uint64_t dropped; /* frames this consumer did not get: it held too many */
+	uint64_t max_lag; /* most frames it was behind the producer at a RELEASE */
 };
 
 /* Producer: stream over the ring objs[0..n) (objects sent); ends with the BYEs. */
@@ -50,7 +58,12 @@ int stream_produce(struct fdx_session *s, const struct stream_opts *o,
  * each frame with verify and dumping those the plan asks for.
  */
 int stream_consume(struct fdx_session *s, bool verify, struct dump_plan *dump,
-		   struct fdx_held *objs, uint32_t n, struct stream_report *rep);
+		   const struct consumer_aids *aids, struct fdx_held *objs, uint32_t n,
+		   struct stream_report *rep);
+
+/* Fill h with frame (and the testing aid's damage when damage is set), as streams do. */
+void stream_fill_frame(const struct stream_opts *o, struct fdx_held *h, uint64_t frame,
+		       bool damage);
 
 /*
  * --inject on the producer: damage object h, which holds frame `frame` of the pattern

@@ -1069,6 +1069,7 @@ START_TEST(stream_endpoints)
 	close(lock);
 	free(path);
 	tc_rmtree(dir);
+	free(dir);
 }
 END_TEST
 

@@ -5,7 +5,7 @@
 # and are left out of this run.
 . "${TOP_SRCDIR:-.}/tests/lib.sh"
 
-for t in serve-connect serve-connect-options stream send-image verify; do
+for t in serve-connect serve-connect-options stream send-image verify concurrent; do
 	echo "== $t.sh over stream"
 	FDX_TRANSPORT=stream bash "${TOP_SRCDIR:-.}/tests/$t.sh" >"$T/$t.log" 2>&1 ||
 		{ cat "$T/$t.log"; fail "$t.sh fails over the stream transport"; }

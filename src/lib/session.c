@@ -256,20 +256,32 @@ static int bad_state(struct fdx_session *s, const char *what)
 				state_wants[s->state]);
 }
 
-int fdx_session_handshake(struct fdx_session *s)
+int fdx_session_greet(struct fdx_session *s)
+{
+	struct fdx_msg out = { .hdr.type = FDX_MSG_HELLO };
+	int r;
+
+	if (s->state != FDX_SS_HELLO || s->greeted)
+		return bad_state(s, "handshake");
+	if (!s->server)
+		return 0; /* the client answers the server's HELLO */
+	out.u.hello = s->local;
+	r = send_msg(s, &out, NULL, 0);
+	if (r < 0)
+		return r;
+	s->greeted = true;
+	return 0;
+}
+
+int fdx_session_meet(struct fdx_session *s)
 {
 	struct fdx_msg out = { .hdr.type = FDX_MSG_HELLO };
 	struct fdx_msg in;
 	int r;
 
-	if (s->state != FDX_SS_HELLO)
+	if (s->state != FDX_SS_HELLO || (s->server && !s->greeted))
 		return bad_state(s, "handshake");
 	out.u.hello = s->local;
-	if (s->server) {
-		r = send_msg(s, &out, NULL, 0);
-		if (r < 0)
-			return r;
-	}
 	r = recv_msg(s, FDX_MSG_HELLO, &in, NULL, NULL);
 	if (r < 0)
 		return r;
@@ -288,6 +300,13 @@ int fdx_session_handshake(struct fdx_session *s)
 	}
 	s->state = FDX_SS_OBJECTS;
 	return 0;
+}
+
+int fdx_session_handshake(struct fdx_session *s)
+{
+	int r = fdx_session_greet(s);
+
+	return r < 0 ? r : fdx_session_meet(s);
 }
 
 /* The objects are in place: they are the ring of the stream that follows. */

@@ -41,6 +41,7 @@ struct fdx_session {
 	int fd;		/* the connection; not owned */
 	unsigned state; /* enum fdx_session_state */
 	bool server;	/* speaks first */
+	bool greeted;	/* server: its HELLO is out */
 	bool last_sent; /* producer: the object out (or acked) was the last one */
 	uint32_t seq_out;
 	uint32_t seq_in;
@@ -92,6 +93,14 @@ bool fdx_session_buffered(const struct fdx_session *s);
 
 /* Exchange HELLOs; refuses a peer of the same role or another major version. */
 int fdx_session_handshake(struct fdx_session *s) _must_check_;
+
+/*
+ * The handshake in two halves, for an event loop: greet sends the server's HELLO (a
+ * client sends nothing yet); meet receives the peer's, checks it, and for a client
+ * answers with its own. Same checks and errors as fdx_session_handshake().
+ */
+int fdx_session_greet(struct fdx_session *s) _must_check_;
+int fdx_session_meet(struct fdx_session *s) _must_check_;
 
 /* Producer: send one OBJECT with its fds (index is set from the session), then its ACK. */
 int fdx_session_send_object(struct fdx_session *s, struct fdx_object *o, const int *fds,
