@@ -6,11 +6,8 @@
 #include "fdx.h"
 
 static const struct fdx_cmd *const commands[] = {
-	&fdx_cmd_serve,
-	&fdx_cmd_connect,
-	&fdx_cmd_send_image,
-	&fdx_cmd_verify,
-	&fdx_cmd_stat,
+	&fdx_cmd_serve,	 &fdx_cmd_connect, &fdx_cmd_send_image,
+	&fdx_cmd_verify, &fdx_cmd_stat,	   &fdx_cmd_doctor,
 };
 
 /* Exact names only: a prefix must never pick a command by accident. */

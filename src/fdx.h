@@ -32,5 +32,6 @@ extern const struct fdx_cmd fdx_cmd_connect;
 extern const struct fdx_cmd fdx_cmd_send_image;
 extern const struct fdx_cmd fdx_cmd_verify;
 extern const struct fdx_cmd fdx_cmd_stat;
+extern const struct fdx_cmd fdx_cmd_doctor;
 
 #endif
