@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,13 @@ struct poptOption cli_common_options[] = {
 	  "seqpacket (default: messages keep their boundaries) or stream (framed by "
 	  "length, as TI's demo speaks)",
 	  "KIND" },
+	{ "allow-uid", '\0', POPT_ARG_STRING, &cli.allow_s, 0,
+	  "the users the peer may run as: uids or names (default: this user and root)",
+	  "UID[,UID...]" },
+	{ "timeout", '\0', POPT_ARG_STRING, &cli.timeout_s, 0,
+	  "longest wait for the peer: a reply, an ACK, a RELEASE, a frame (default 30, 0 = "
+	  "no limit)",
+	  "SECONDS" },
 	{ "verbose", 'v', POPT_ARG_NONE, &cli.verbose, 0,
 	  "print the protocol trace on stderr", NULL },
 	{ "quiet", 'q', POPT_ARG_NONE, &cli.quiet, 0, "print nothing but errors", NULL },
@@ -95,6 +103,91 @@ static const char *cli_man_page(void)
 
 static int parse(poptContext pc, const char *usage_args, bool args);
 
+/* --allow-uid: numbers or user names, comma separated. */
+static int parse_allow(const char *list)
+{
+	const char *t = list;
+
+	cli.nallow = 0;
+	for (;;) {
+		size_t len = strcspn(t, ",");
+		char name[64];
+		struct passwd *pw;
+		uint64_t v;
+
+		if (!len || len >= sizeof(name) ||
+		    cli.nallow == FDX_ARRAY_SIZE(cli.allow)) {
+			cli_err("--allow-uid: '%s' is not a list of up to %zu users", list,
+				FDX_ARRAY_SIZE(cli.allow));
+			return -EINVAL;
+		}
+		memcpy(name, t, len);
+		name[len] = '\0';
+		if (isdigit((unsigned char)name[0])) {
+			if (cli_parse_u64("--allow-uid", name, 0, UINT32_MAX - 1, false,
+					  &v) < 0)
+				return -EINVAL;
+			cli.allow[cli.nallow++] = (uid_t)v;
+		} else if ((pw = getpwnam(name))) {
+			cli.allow[cli.nallow++] = pw->pw_uid;
+		} else {
+			cli_err("--allow-uid: no user '%s'", name);
+			return -EINVAL;
+		}
+		if (!t[len])
+			return 0;
+		t += len + 1;
+	}
+}
+
+bool cli_peer_allowed(int fd, char *why, size_t cap)
+{
+	uid_t uid;
+	int r = fdx_channel_peer_uid(fd, &uid);
+
+	if (r < 0) {
+		snprintf(why, cap, "cannot tell who the peer is: %s", strerror(-r));
+		return false;
+	}
+	if (!cli.nallow) {
+		if (uid == geteuid() || uid == 0)
+			return true;
+		snprintf(
+			why, cap,
+			"the peer runs as uid %u: only this user (%u) and root may, unless "
+			"--allow-uid says otherwise",
+			(unsigned)uid, (unsigned)geteuid());
+		return false;
+	}
+	for (unsigned i = 0; i < cli.nallow; i++)
+		if (cli.allow[i] == uid)
+			return true;
+	snprintf(why, cap, "the peer runs as uid %u, which --allow-uid does not name",
+		 (unsigned)uid);
+	return false;
+}
+
+int cli_session_admit(struct fdx_session *s, const char *path, bool server, bool producer)
+{
+	char why[200];
+
+	if ((server || fdx_channel_is_abstract(path)) &&
+	    !cli_peer_allowed(s->fd, why, sizeof(why))) {
+		fdx_session_fail(s, -EPERM, "%s", why);
+		fdx_session_send_error(s, FDX_EXIT_PEER, why);
+		return -EPERM;
+	}
+	if (producer)
+		cli_refuse_fds(s->fd);
+	return 0;
+}
+
+void cli_refuse_fds(int fd)
+{
+	/* a kernel without SO_PASSRIGHTS still has the session's own checks */
+	(void)fdx_channel_refuse_fds(fd);
+}
+
 int cli_parse(poptContext pc, const char *usage_args)
 {
 	return parse(pc, usage_args, false);
@@ -138,6 +231,16 @@ static int parse(poptContext pc, const char *usage_args, bool args)
 	}
 	if (cli.quiet && cli.verbose) {
 		cli_err("--quiet and --verbose exclude each other");
+		return FDX_EXIT_USAGE;
+	}
+	if (cli.allow_s && parse_allow(cli.allow_s) < 0)
+		return FDX_EXIT_USAGE;
+	cli.timeout = CLI_TIMEOUT_DEFAULT;
+	if (cli.timeout_s &&
+	    cli_parse_seconds("--timeout", cli.timeout_s, &cli.timeout) < 0)
+		return FDX_EXIT_USAGE;
+	if (cli.timeout > 4000000) {
+		cli_err("--timeout: '%s' is more than 4000000 seconds", cli.timeout_s);
 		return FDX_EXIT_USAGE;
 	}
 	/* --transport, else FDX_TRANSPORT: a board script (or a test run) picks it once */
@@ -432,9 +535,13 @@ void cli_dump_json(const struct dump_plan *plan, struct json_object *doc)
 	json_object_object_add(doc, "dumps", d);
 }
 
-int cli_session_transport(struct fdx_session *s)
+int cli_session_setup(struct fdx_session *s)
 {
-	return fdx_session_set_transport(s, cli.transport);
+	int r = fdx_session_set_transport(s, cli.transport);
+
+	if (r >= 0 && cli.timeout > 0)
+		r = fdx_session_set_timeout(s, (unsigned)(cli.timeout * 1000 + 0.5));
+	return r;
 }
 
 void cli_cleanup(void)
@@ -443,6 +550,10 @@ void cli_cleanup(void)
 	cli.socket = NULL;
 	free((char *)cli.transport_s);
 	cli.transport_s = NULL;
+	free((char *)cli.timeout_s);
+	cli.timeout_s = NULL;
+	free((char *)cli.allow_s);
+	cli.allow_s = NULL;
 }
 
 int cli_close_stdout(void)

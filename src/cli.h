@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "codec.h"
 #include "macro.h"
@@ -17,6 +18,11 @@ struct cli_common {
 	const char *socket;
 	const char *transport_s; /* --transport as given; see cli_transport() */
 	unsigned transport;	 /* enum fdx_transport, once cli_parse() checked it */
+	const char *allow_s;	 /* --allow-uid as given */
+	uid_t allow[16];	 /* the uids it names */
+	unsigned nallow;	 /* 0: the default, this user and root */
+	const char *timeout_s;	 /* --timeout as given */
+	double timeout;		 /* seconds any wait for the peer may last, 0 = none */
 	int verbose;
 	int quiet;
 	int json;
@@ -115,9 +121,32 @@ int cli_dump_setup(struct dump_plan *plan, const char *dir_s, const char *every_
 /* "dumps": {dir, written, failed} in doc, when dumps were asked for. */
 void cli_dump_json(const struct dump_plan *plan, struct json_object *doc);
 
-/* A session on conn over the --transport (a stream sets up its framing); -errno. */
+/*
+ * A session as the common options say: --transport (a stream sets up its framing) and
+ * --timeout on every wait for the peer. -errno (the session says why).
+ */
 struct fdx_session;
-int cli_session_transport(struct fdx_session *s);
+int cli_session_setup(struct fdx_session *s);
+
+/*
+ * May the peer on fd be here? Its uid (SO_PEERCRED) is checked against --allow-uid, by
+ * default this user or root. When not, why says so; false.
+ */
+bool cli_peer_allowed(int fd, char *why, size_t cap);
+
+/*
+ * The checks a side makes before it speaks: is the peer allowed (for a server always;
+ * for a client only at an abstract name, which no file permissions guard), and a
+ * producer refuses fds at the socket. -EPERM (the session says why, the peer is told)
+ * or 0.
+ */
+int cli_session_admit(struct fdx_session *s, const char *path, bool server, bool producer);
+
+/* Turn off fds from the peer where the kernel can (a producer never takes any). */
+void cli_refuse_fds(int fd);
+
+/* --timeout's default, in seconds */
+#define CLI_TIMEOUT_DEFAULT 30.0
 
 /* Free what popt allocated for the common options (string arguments are ours to free). */
 void cli_cleanup(void);

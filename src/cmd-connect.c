@@ -34,7 +34,12 @@ static int parse_inject(const char *spec, struct consumer_aids *a)
 		a->slow_release_ms = (unsigned)ms;
 		return 0;
 	}
-	cli_err("--inject: unknown kind '%s' (known: slow-release[:MS])", spec);
+	if (!strcmp(spec, "never-release")) {
+		a->never_release = true;
+		return 0;
+	}
+	cli_err("--inject: unknown kind '%s' (known: slow-release[:MS], never-release)",
+		spec);
 	return -EINVAL;
 }
 
@@ -57,7 +62,9 @@ static int consume(const char *path, struct connect_opts *o, struct json_object 
 	}
 	fdx_session_init(&s, fd, false, &hello);
 	s.trace = cli_trace;
-	r = cli_session_transport(&s);
+	r = cli_session_setup(&s);
+	if (r >= 0)
+		r = cli_session_admit(&s, path, false, false);
 	if (r >= 0)
 		r = fdx_session_handshake(&s);
 	if (r >= 0) {
@@ -102,7 +109,8 @@ static int connect_main(int argc, const char **argv)
 		  NULL },
 		CLI_DUMP_OPTIONS(dump_s, every_s),
 		{ "inject", '\0', POPT_ARG_STRING, &inject_s, 0,
-		  "testing aid for producers: misbehave on purpose (slow-release[:MS])",
+		  "testing aid for producers: misbehave on purpose (slow-release[:MS], "
+		  "never-release)",
 		  "KIND" },
 		CLI_COMMON_TABLE,
 		CLI_HELP_TABLE,

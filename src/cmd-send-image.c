@@ -421,7 +421,9 @@ static int send_all(const char *path, const struct send_opts *o, struct json_obj
 	}
 	fdx_session_init(&s, fd, false, &hello);
 	s.trace = cli_trace;
-	r = cli_session_transport(&s);
+	r = cli_session_setup(&s);
+	if (r >= 0)
+		r = cli_session_admit(&s, path, false, true);
 	if (r >= 0)
 		r = fdx_session_handshake(&s);
 	if (r >= 0) {

@@ -258,7 +258,9 @@ static int serve_client(int conn, unsigned client, const struct serve_opts *o,
 	fdx_session_init(&s, conn, true, &hello);
 	s.trace = cli_trace;
 	s.want_stream = !o->receive && serve_streaming(o);
-	r = cli_session_transport(&s);
+	r = cli_session_setup(&s);
+	if (r >= 0)
+		r = cli_session_admit(&s, sock_path, true, !o->receive);
 	if (r >= 0)
 		r = fdx_session_handshake(&s);
 	if (r >= 0) {
@@ -693,6 +695,13 @@ static int serve_main(int argc, const char **argv)
 		goto out;
 	if (check_concurrent(&o, max_held_s) < 0)
 		goto out;
+	/* anyone can connect to an abstract name: who may must be said */
+	if (cli.socket && fdx_channel_is_abstract(cli.socket) && !cli.allow_s) {
+		cli_err("--socket %s: an abstract socket has no permissions; say who may connect "
+			"with --allow-uid",
+			cli.socket);
+		goto out;
+	}
 	if (!o.receive && check_stream_opts(&o, frames_s, duration_s) < 0)
 		goto out;
 	rc = cli_dump_setup(&o.dump, dump_s, every_s);

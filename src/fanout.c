@@ -46,6 +46,7 @@ struct client {
 	uint64_t *sent_ns; /* per buffer: when its READY went to this client */
 	uint64_t admitted_ns;
 	uint64_t joined_ns;
+	uint64_t heard_ns; /* when the client last sent a message */
 };
 
 struct fanout {
@@ -162,6 +163,7 @@ static void step(struct fanout *f, struct client *c)
 	struct fdx_bye bye;
 	int r = 0;
 
+	c->heard_ns = now_ns();
 	switch (c->state) {
 	case C_HELLO:
 		r = fdx_session_meet(&c->s);
@@ -236,7 +238,6 @@ static void step(struct fanout *f, struct client *c)
 /* A new connection: set it up and greet it. */
 static int admit(struct fanout *f, int conn)
 {
-	struct timeval tv = { .tv_sec = CLIENT_IO_TIMEOUT_S };
 	struct fdx_hello hello = {
 		.role = FDX_ROLE_PRODUCER,
 		.caps = FDX_CAP_PATTERN | FDX_CAP_STREAM,
@@ -268,25 +269,57 @@ static int admit(struct fanout *f, int conn)
 	}
 	f->nclients++;
 	c->fd = conn;
-	c->admitted_ns = now_ns();
+	c->admitted_ns = c->heard_ns = now_ns();
 	c->rep.client = ++f->accepted;
 	c->rep.prod.stream.fanout = true;
 	fdx_hist_init(&c->rep.prod.stream.lat);
 	if (fdx_channel_peer_pid(conn, &c->rep.pid) < 0)
 		c->rep.pid = 0;
-	/* bounded waits: a client that stops reading, or trickles, is cut off */
-	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	fdx_session_init(&c->s, conn, true, &hello);
 	c->s.trace = cli_trace;
 	c->s.want_stream = serve_streaming(f->o);
 	c->state = C_HELLO;
-	r = cli_session_transport(&c->s);
+	r = cli_session_setup(&c->s);
+	if (r >= 0)
+		r = cli_session_admit(&c->s, "", true, true);
+	/*
+	 * The loop only reads what poll says is there, so the socket's own timeouts need
+	 * only cover a message that stops half way and a client that stops reading: short,
+	 * so that one such client holds the others up for little. --timeout bounds how
+	 * long a client may owe a message (see overdue()).
+	 */
+	if (r >= 0)
+		r = fdx_session_set_timeout(&c->s, CLIENT_IO_TIMEOUT_S * 1000);
 	if (r >= 0)
 		r = fdx_session_greet(&c->s);
 	if (r < 0)
 		fail_client(f, c, r);
 	return 0;
+}
+
+/*
+ * A client that owes a message (its HELLO, an ACK, the RELEASE of what it holds, its BYE)
+ * and has sent nothing for --timeout is cut off: what it holds goes back to the ring.
+ */
+static void overdue(struct fanout *f, uint64_t now)
+{
+	for (size_t i = 0; i < f->nclients; i++) {
+		struct client *c = &f->clients[i];
+		bool owes = c->state != C_FRAMES || c->held > 0;
+
+		if (!active(c) || !owes || cli.timeout <= 0 ||
+		    now - c->heard_ns < (uint64_t)(cli.timeout * 1e9))
+			continue;
+		fdx_session_fail(
+			&c->s, -ETIMEDOUT,
+			"client sent nothing for %.3g s while %s (it holds %" PRIu32
+			" buffer%s)",
+			cli.timeout,
+			c->state == C_FRAMES ? "it held frames" : "a reply was due",
+			c->held, c->held == 1 ? "" : "s");
+		fdx_session_send_error(&c->s, FDX_EXIT_TIMEOUT, fdx_session_error(&c->s));
+		fail_client(f, c, -ETIMEDOUT);
+	}
 }
 
 /* Can a frame go out now: a free buffer, and a client in the stream with room? */
@@ -506,6 +539,7 @@ int fanout_serve(int lfd, const struct serve_opts *o, struct json_object *jclien
 			     fdx_session_buffered(&c->s)))
 				step(&f, c);
 		}
+		overdue(&f, now_ns());
 		maybe_start(&f);
 		if (f.started && !f.over) {
 			/* as many frames as there are buffers and takers for, then listen

@@ -132,7 +132,7 @@ int stream_produce(struct fdx_session *s, const struct stream_opts *o,
 	uint32_t *queue = calloc(n, sizeof(*queue));
 	uint64_t *sent = calloc(n, sizeof(*sent));
 	uint32_t head = 0, qlen = n;
-	uint64_t f = 0, deadline = 0, t0;
+	uint64_t f = 0, deadline = 0, t0, heard;
 	struct pollfd pfd = { .fd = s->fd };
 	struct fdx_bye bye = { 0 }, peer_bye;
 	struct progress prog;
@@ -149,7 +149,7 @@ int stream_produce(struct fdx_session *s, const struct stream_opts *o,
 		queue[i] = i;
 	progress_init(&prog);
 	faults = faults_now();
-	t0 = now_ns();
+	t0 = heard = now_ns();
 	if (!o->frames)
 		deadline = t0 + (uint64_t)(o->duration * 1e9);
 
@@ -177,6 +177,7 @@ int stream_produce(struct fdx_session *s, const struct stream_opts *o,
 			r = fdx_session_recv_release(s, &rel);
 			if (r < 0)
 				goto out;
+			heard = now_ns();
 			fdx_hist_add(&rep->lat, now_ns() - sent[rel.buffer]);
 			tally(rep, rel.verdict);
 			if (rel.verdict == FDX_VERDICT_MISMATCH && rep->mismatch == 1)
@@ -207,6 +208,18 @@ int stream_produce(struct fdx_session *s, const struct stream_opts *o,
 			rep->bytes += objs[b].obj.size;
 		}
 		progress_tick(&prog, f, o->frames);
+		/* a consumer that holds buffers and gives none back is given up on */
+		if (s->inflight && s->timeout_ms &&
+		    now_ns() - heard > (uint64_t)s->timeout_ms * 1000000) {
+			r = fdx_session_fail(
+				s, -ETIMEDOUT,
+				"no RELEASE for %.3g s: the consumer holds %" PRIu32
+				" buffer%s",
+				s->timeout_ms / 1e3, s->inflight,
+				s->inflight == 1 ? "" : "s");
+			fdx_session_send_error(s, FDX_EXIT_TIMEOUT, fdx_session_error(s));
+			goto out;
+		}
 	}
 	rep->seconds = (double)(now_ns() - t0) / 1e9;
 	rep->faults = faults_now() - faults;
@@ -301,6 +314,12 @@ int stream_consume(struct fdx_session *s, bool verify, struct dump_plan *dump,
 		rep->bytes += h->obj.size;
 		rel.buffer = ready.buffer;
 		rel.verdict = res.verdict;
+		if (aids && aids->never_release) {
+			/* a consumer that hangs on to frames: the producer must not wait
+			 * forever */
+			progress_tick(&prog, rep->frames, 0);
+			continue;
+		}
 		if (aids && aids->slow_release_ms)
 			nanosleep(
 				&(struct timespec){

@@ -34,6 +34,7 @@ struct stream_opts {
 /* What a consumer does wrong on purpose (connect --inject): testing aids for producers. */
 struct consumer_aids {
 	unsigned slow_release_ms; /* slow-release: wait this long before each RELEASE */
+	bool never_release;	  /* never-release: keep every frame it is given */
 };
 
 struct stream_report {

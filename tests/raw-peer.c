@@ -44,8 +44,15 @@ static void send_raw(int sock, const void *buf, size_t len, const int *fds, unsi
 		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
+		/* a peer that turned SO_PASSRIGHTS off: the kernel itself refuses the fds
+		 */
+		if (errno == EPERM && nfds) {
+			printf("REFUSED BY THE KERNEL\n");
+			exit(0);
+		}
 		die("sendmsg");
+	}
 }
 
 static size_t encode(struct fdx_msg *m, uint8_t *buf, uint32_t seq, uint16_t nfds)
@@ -231,6 +238,12 @@ static int consumer(const char *path, const char *mode)
 	}
 	if (recv(sock, buf, sizeof(buf), 0) <= 0)
 		die("recv HELLO");
+	if (!strcmp(mode, "silent")) {
+		/* connected, greeted, and then never a word: the server must not wait
+		 * forever */
+		report_answer(sock);
+		return 0;
+	}
 	m.u.hello.role = strcmp(mode, "same-role") ? FDX_ROLE_CONSUMER : FDX_ROLE_PRODUCER;
 	m.u.hello.max_fds = 4;
 	m.u.hello.max_objects = strcmp(mode, "few-objects") ? 100 : 2;
@@ -339,9 +352,19 @@ int main(int argc, char **argv)
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(lfd, 1) < 0)
 		die("listen");
+	/* another program's socket: it listens, and that is all it does until killed */
+	if (!strcmp(mode, "listen"))
+		for (;;)
+			pause();
 	sock = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (sock < 0)
 		die("accept");
+	if (!strcmp(mode, "silent")) {
+		/* a server that accepts and never says HELLO: the client must give up */
+		report_answer(sock);
+		unlink(argv[1]);
+		return 0;
+	}
 
 	hello.u.hello.role =
 		strcmp(mode, "same-role") ? FDX_ROLE_PRODUCER : FDX_ROLE_CONSUMER;

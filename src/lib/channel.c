@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,24 +75,61 @@ int fdx_transport_from_name(const char *name)
 	return -EINVAL;
 }
 
-/* A socket of the transport and the address for path; never a silently truncated path. */
-static int open_socket(const char *path, unsigned transport, struct sockaddr_un *sa)
+bool fdx_channel_is_abstract(const char *path)
+{
+	return path[0] == '@';
+}
+
+/*
+ * A socket of the transport and the address for path; never a silently truncated path.
+ * "@NAME" is NAME in the abstract namespace: sun_path[0] is 0, and the address is only as
+ * long as the name (no trailing NUL), which *salen says.
+ */
+static int open_socket(const char *path, unsigned transport, struct sockaddr_un *sa,
+		       socklen_t *salen)
 {
 	size_t len = strlen(path);
 	int fd;
 
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	if (len == 0)
+	if (len == 0 || (fdx_channel_is_abstract(path) && len == 1))
 		return -EINVAL;
 	if (len >= sizeof(sa->sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa->sun_path, path, len);
+	*salen = sizeof(*sa);
+	if (fdx_channel_is_abstract(path)) {
+		sa->sun_path[0] = '\0';
+		*salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	}
 	fd = socket(AF_UNIX,
 		    (transport == FDX_TRANSPORT_STREAM ? SOCK_STREAM : SOCK_SEQPACKET) |
 			    SOCK_CLOEXEC,
 		    0);
 	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Does a live server answer at path? A probing connect(): refused means nobody listens;
+ * a server of either transport (EPROTOTYPE for the other) or a full backlog means one
+ * does. It costs that server a connection that closes at once, which beats unlinking
+ * its socket.
+ */
+static bool answers(const char *path, unsigned transport)
+{
+	struct sockaddr_un sa;
+	socklen_t salen;
+	int fd = open_socket(path, transport, &sa, &salen), r;
+
+	if (fd < 0)
+		return true; /* cannot tell: leave the socket alone */
+	do
+		r = connect(fd, (struct sockaddr *)&sa, salen);
+	while (r < 0 && errno == EINTR);
+	r = r < 0 ? errno : 0;
+	close(fd);
+	return r != ECONNREFUSED && r != ENOENT;
 }
 
 /*
@@ -158,32 +196,47 @@ int fdx_channel_listen_on(const char *path, unsigned transport, int *out_fd,
 			  int *out_lock_fd)
 {
 	struct sockaddr_un sa;
+	socklen_t salen;
 	struct stat st;
 	int fd, lock, r;
 
-	fd = open_socket(path, transport, &sa);
+	fd = open_socket(path, transport, &sa, &salen);
 	if (fd < 0)
 		return fd;
+	/* an abstract name is the kernel's to guard: bound once, gone with its socket */
+	if (fdx_channel_is_abstract(path)) {
+		if (bind(fd, (struct sockaddr *)&sa, salen) < 0 || listen(fd, 16) < 0) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		*out_fd = fd;
+		*out_lock_fd = -1;
+		return 0;
+	}
 	lock = take_lock(path);
 	if (lock < 0) {
 		close(fd);
 		return lock;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, salen) < 0) {
 		r = -errno;
 		if (r != -EADDRINUSE)
 			goto fail;
 		/*
 		 * We hold the lock, so no fdx server owns the file. Still, replace only a
-		 * socket that nothing listens on (another program's, say), never a file.
+		 * socket that nothing listens on (another program's, say), never a file:
+		 * what /proc/net/unix says, and then whether anything answers there (a
+		 * listener that bound another spelling of the path is not found by name).
 		 */
-		if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || has_listener(path))
+		if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || has_listener(path) ||
+		    answers(path, transport))
 			goto fail;
 		if (unlink(path) < 0 && errno != ENOENT) {
 			r = -errno;
 			goto fail;
 		}
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (bind(fd, (struct sockaddr *)&sa, salen) < 0) {
 			r = -errno;
 			goto fail;
 		}
@@ -220,13 +273,14 @@ int fdx_channel_connect(const char *path, int *out_fd)
 int fdx_channel_connect_to(const char *path, unsigned transport, int *out_fd)
 {
 	struct sockaddr_un sa;
+	socklen_t salen;
 	int fd, r;
 
-	fd = open_socket(path, transport, &sa);
+	fd = open_socket(path, transport, &sa, &salen);
 	if (fd < 0)
 		return fd;
 	do
-		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		r = connect(fd, (struct sockaddr *)&sa, salen);
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		r = -errno;
@@ -234,6 +288,30 @@ int fdx_channel_connect_to(const char *path, unsigned transport, int *out_fd)
 		return r;
 	}
 	*out_fd = fd;
+	return 0;
+}
+
+int fdx_channel_peer_uid(int fd, uid_t *uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	*uid = cred.uid;
+	return 0;
+}
+
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83 /* Linux 6.16; older headers lack it */
+#endif
+
+int fdx_channel_refuse_fds(int fd)
+{
+	int off = 0;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off, sizeof(off)) < 0)
+		return -errno;
 	return 0;
 }
 

@@ -39,10 +39,11 @@ int fdx_channel_connect_to(const char *path, unsigned transport, int *out_fd);
 
 /*
  * Bind and listen on a SOCK_SEQPACKET socket at path, holding PATH.lock (flock) as proof
- * of ownership: close *out_lock_fd only when done with the socket. While another server
- * holds the lock, or a foreign process listens on path, -EADDRINUSE. A socket file left
- * by a dead server is replaced. Paths that do not fit sun_path give -ENAMETOOLONG, never
- * a truncated bind.
+ * of ownership: close *out_lock_fd only when done with the socket (-1 for "@NAME", an
+ * abstract name, which the kernel guards itself: bound again it gives -EADDRINUSE). While
+ * another server holds the lock, or a foreign process listens on path, -EADDRINUSE. A
+ * socket file left by a dead server is replaced. Paths that do not fit sun_path give
+ * -ENAMETOOLONG, never a truncated bind.
  */
 int fdx_channel_listen(const char *path, int *out_fd, int *out_lock_fd);
 
@@ -51,6 +52,19 @@ int fdx_channel_accept(int listen_fd, int *out_fd);
 
 /* Connect to path; -ENOENT / -ECONNREFUSED when nothing listens there. */
 int fdx_channel_connect(const char *path, int *out_fd);
+
+/* uid of the peer from SO_PEERCRED (fixed when it connected), or -errno. */
+int fdx_channel_peer_uid(int fd, uid_t *uid);
+
+/*
+ * Have the kernel refuse fds that the peer sends on this connection (SO_PASSRIGHTS off,
+ * Linux 6.16): its sendmsg fails with EPERM. For a side that never takes fds, such as a
+ * producer. -ENOPROTOOPT (or -EINVAL) on kernels without it.
+ */
+int fdx_channel_refuse_fds(int fd);
+
+/* "@NAME": a name in the abstract namespace, without a file or its permissions. */
+bool fdx_channel_is_abstract(const char *path);
 
 /* pid of the peer from SO_PEERCRED, or -errno. */
 int fdx_channel_peer_pid(int fd, pid_t *pid);

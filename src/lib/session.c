@@ -1,16 +1,19 @@
 /* session.c - producer and consumer protocol state machines over one connection */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "channel.h"
 #include "session.h"
 
 /* exit-status style codes carried in ERROR messages (see fdx(1)) */
 #define CODE_PROTOCOL 3
+#define CODE_TIMEOUT  5
 
 static const char *const state_wants[] = {
 	[FDX_SS_HELLO] = "HELLO",    [FDX_SS_OBJECTS] = "OBJECT",
@@ -41,6 +44,37 @@ int fdx_session_set_transport(struct fdx_session *s, unsigned transport)
 					"out of memory for a stream connection");
 	fdx_stream_rx_init(s->rx);
 	return 0;
+}
+
+int fdx_session_set_timeout(struct fdx_session *s, unsigned ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	s->timeout_ms = ms;
+	/* the backstop for what a poll cannot see: a message half sent, a full socket */
+	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return fdx_session_fail(s, -errno,
+					"cannot set the timeouts of the connection: %s",
+					strerror(errno));
+	return 0;
+}
+
+/* Wait for the peer's next message: -ETIMEDOUT when it takes longer than the session
+ * allows. */
+static int wait_readable(struct fdx_session *s)
+{
+	struct pollfd p = { .fd = s->fd, .events = POLLIN };
+	int r;
+
+	if (!s->timeout_ms || fdx_session_buffered(s))
+		return 0;
+	do
+		r = poll(&p, 1, (int)s->timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -ETIMEDOUT : 0;
 }
 
 bool fdx_session_buffered(const struct fdx_session *s)
@@ -103,6 +137,11 @@ static int send_msg(struct fdx_session *s, struct fdx_msg *m, const int *fds, un
 		return fdx_session_fail(s, n, "cannot encode %s: %s",
 					fdx_msg_type_name(m->hdr.type), strerror(-n));
 	r = channel_send(s, buf, (size_t)n, fds, nfds);
+	if (r == -EAGAIN || r == -EWOULDBLOCK)
+		return fdx_session_fail(
+			s, -ETIMEDOUT,
+			"the peer has not read for %.3g s: %s could not be sent",
+			s->timeout_ms / 1e3, fdx_msg_type_name(m->hdr.type));
 	if (r == -EPIPE || r == -ECONNRESET)
 		return fdx_session_fail(
 			s, r, "peer closed the connection before %s could be sent",
@@ -159,10 +198,19 @@ static int recv_msg2(struct fdx_session *s, unsigned want, unsigned want2,
 	unsigned max_fds =
 		s->local.max_fds < FDX_MAX_PLANES ? s->local.max_fds : FDX_MAX_PLANES;
 
-	if (s->rx)
+	n = wait_readable(s);
+	if (n == 0 && s->rx)
 		n = fdx_stream_recv(s->fd, s->rx, buf, sizeof(buf), f, max_fds, &n_f);
-	else
+	else if (n == 0)
 		n = fdx_channel_recv(s->fd, buf, sizeof(buf), f, max_fds, &n_f);
+	/* nothing within the timeout, or a message begun and never finished: say so */
+	if (n == -ETIMEDOUT || n == -EAGAIN || n == -EWOULDBLOCK) {
+		fdx_session_fail(s, -ETIMEDOUT,
+				 "the peer sent nothing for %.3g s while %s was expected",
+				 s->timeout_ms / 1e3, state_wants[s->state]);
+		fdx_session_send_error(s, CODE_TIMEOUT, s->err);
+		return -ETIMEDOUT;
+	}
 	if (n == 0)
 		return fdx_session_fail(s, -ECONNRESET,
 					"peer closed the connection while %s was expected",
@@ -599,8 +647,16 @@ static int next_is_data(struct fdx_session *s)
 {
 	uint8_t head[FDX_HDR_SIZE];
 	struct fdx_hdr h;
-	ssize_t n = fdx_channel_peek(s->fd, head, sizeof(head));
+	ssize_t n = wait_readable(s);
 
+	if (n == 0)
+		n = fdx_channel_peek(s->fd, head, sizeof(head));
+	if (n == -ETIMEDOUT || n == -EAGAIN)
+		return fdx_session_fail(
+			s, -ETIMEDOUT,
+			"the peer sent nothing for %.3g s while DATA or READY "
+			"was expected",
+			s->timeout_ms / 1e3);
 	if (n < 0)
 		return fdx_session_fail(s, (int)n, "cannot receive: %s", strerror((int)-n));
 	/* anything odd is left to the ordinary receive, which says what is wrong */
@@ -696,6 +752,12 @@ int fdx_session_send_data(struct fdx_session *s, uint32_t buffer, const void *by
 		if (n < 0)
 			return fdx_session_fail(s, n, "cannot encode DATA");
 		r = fdx_channel_sendv(s->fd, head, (size_t)n, p + off, m.u.data.len);
+		if (r == -EAGAIN)
+			return fdx_session_fail(
+				s, -ETIMEDOUT,
+				"the peer has not read for %.3g s: DATA could not "
+				"be sent",
+				s->timeout_ms / 1e3);
 		if (r == -EPIPE || r == -ECONNRESET)
 			return fdx_session_fail(
 				s, r,

@@ -59,8 +59,10 @@ struct fdx_session {
 	uint32_t nbuffers; /* FRAMES: the ring, one buffer per object */
 	uint32_t inflight; /* FRAMES: buffers between READY and RELEASE */
 	struct fdx_ring_slot
-		*slots;		  /* FRAMES: per buffer; freed by fdx_session_cleanup() */
-	unsigned transport;	  /* enum fdx_transport */
+		*slots;	     /* FRAMES: per buffer; freed by fdx_session_cleanup() */
+	unsigned timeout_ms; /* longest wait for the peer, 0 = none: fdx_session_set_timeout
+			      */
+	unsigned transport;  /* enum fdx_transport */
 	struct fdx_stream_rx *rx; /* STREAM: framing and fd queue; freed by cleanup */
 	char err[256];
 };
@@ -83,6 +85,14 @@ void fdx_session_init(struct fdx_session *s, int fd, bool server,
  * Copy streams (DATA) need SEQPACKET and are refused. 0 or -ENOMEM.
  */
 int fdx_session_set_transport(struct fdx_session *s, unsigned transport) _must_check_;
+
+/*
+ * Bound every wait for the peer to ms milliseconds (0: wait as long as it takes): a
+ * message that does not come, or does not come whole, and a peer that does not read
+ * what is sent fail the call with -ETIMEDOUT. Sets SO_RCVTIMEO and SO_SNDTIMEO on the
+ * connection. 0 or -errno.
+ */
+int fdx_session_set_timeout(struct fdx_session *s, unsigned ms) _must_check_;
 
 /*
  * True when bytes of the peer's next message are already read (a stream connection
