@@ -9,6 +9,7 @@
 #include "backendopts.h"
 #include "cli.h"
 #include "fdx.h"
+#include "image.h"
 
 int backendopts_parse(struct fdx_backend_spec *spec, const struct backendopts_args *a)
 {
@@ -42,14 +43,43 @@ int backendopts_probe(struct fdx_backend_spec *spec, const struct backendopts_ar
 	return FDX_EXIT_SYSTEM;
 }
 
-const char *backendopts_describe(const struct fdx_backend_spec *spec, char *buf, size_t cap)
+/* What an object of layout o really takes: every fd rounded up to whole pages. */
+static uint64_t rounded_size(const struct fdx_backend_spec *spec,
+			     const struct fdx_object *o)
 {
+	uint64_t sizes[FDX_MAX_PLANES], total = 0, r;
+	unsigned n;
+
+	if (fdx_image_fd_sizes(o, sizes, &n) < 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (fdx_backend_round(spec, sizes[i], &r) < 0 ||
+		    fdx_add_overflow(total, r, &total))
+			return 0;
+	}
+	return total;
+}
+
+const char *backendopts_describe(const struct fdx_backend_spec *spec,
+				 const struct fdx_object *layout, char *buf, size_t cap)
+{
+	uint64_t takes;
+
 	switch (spec->backend) {
 	case FDX_BACKEND_TMPFILE:
 		snprintf(buf, cap, "tmpfile in %s", spec->dir ? spec->dir : "/dev/shm");
 		break;
 	case FDX_BACKEND_MEMFD_HUGE:
-		snprintf(buf, cap, "memfd-huge, %" PRIu64 " kB pages", spec->page / 1024);
+		/* say what the rounding to huge pages costs, when one layout tells */
+		takes = layout ? rounded_size(spec, layout) : 0;
+		if (layout && takes > layout->size)
+			snprintf(buf, cap,
+				 "memfd-huge, %" PRIu64 " kB pages: each object of %" PRIu64
+				 " bytes takes %" PRIu64,
+				 spec->page / 1024, layout->size, takes);
+		else
+			snprintf(buf, cap, "memfd-huge, %" PRIu64 " kB pages",
+				 spec->page / 1024);
 		break;
 	case FDX_BACKEND_DMA_HEAP:
 		snprintf(buf, cap, "dma-heap %s/%s", FDX_DMA_HEAP_DIR,

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "codec.h"
 
 struct json_object;
 
@@ -43,10 +44,13 @@ int backendopts_parse(struct fdx_backend_spec *spec, const struct backendopts_ar
  */
 int backendopts_probe(struct fdx_backend_spec *spec, const struct backendopts_args *a);
 
-/* "memfd", "tmpfile in /dev/shm", "memfd-huge, 2048 kB pages", "dma-heap
- * /dev/dma_heap/system" */
-const char *backendopts_describe(const struct fdx_backend_spec *spec, char *buf,
-				 size_t cap);
+/*
+ * "memfd", "tmpfile in /dev/shm", "dma-heap /dev/dma_heap/system", "memfd-huge, 2048 kB
+ * pages", and with the layout of the objects (NULL: they differ) what the rounding to
+ * huge pages makes of them: "...: each object of 3110400 bytes takes 4194304".
+ */
+const char *backendopts_describe(const struct fdx_backend_spec *spec,
+				 const struct fdx_object *layout, char *buf, size_t cap);
 
 /* {name, dir, heap, page_size} */
 struct json_object *backendopts_json(const struct fdx_backend_spec *spec);

@@ -444,7 +444,7 @@ static int send_all(const char *path, const struct send_opts *o, struct json_obj
 		cli_info("connected to %s: server pid %" PRIu32 " (%s), protocol %u.%u; "
 			 "backend %s",
 			 path, s.peer.pid, s.peer.name, s.peer_major, s.peer_minor,
-			 backendopts_describe(&o->backend, be, sizeof(be)));
+			 backendopts_describe(&o->backend, NULL, be, sizeof(be)));
 		if (doc)
 			json_object_object_add(doc, "server", cli_peer_json(&s));
 		if (o->npics > s.peer.max_objects) {

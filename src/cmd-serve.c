@@ -453,7 +453,10 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	else /* after the parenthesis that scripts know: what the buffers are */
 		cli_info("listening on %s (%s); backend %s", sock_path, offer,
 			 o->copy ? "copy"
-				 : backendopts_describe(&o->backend, be, sizeof(be)));
+				 : backendopts_describe(
+					   &o->backend,
+					   o->img.nformats == 1 ? &o->layouts[0] : NULL, be,
+					   sizeof(be)));
 	fflush(stdout);
 	for (unsigned k = 1; o->clients == 0 || k <= o->clients; k++) {
 		struct client_report rep = { .client = k };

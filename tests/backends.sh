@@ -35,7 +35,9 @@ else
 	echo "skip: memfd-huge end to end: no huge pages could be reserved (not root?)"
 fi
 
-shm_before=$(ls -a /dev/shm)
+# the names fdx gives shm objects (other tests make /dev/shm files of their own meanwhile)
+fdx_shm() { find /dev/shm -maxdepth 1 \( -name 'fdx:*' -o -name 'fdx-probe-*' \) | sort; }
+shm_before=$(fdx_shm)
 
 # What connect must say the fds are, per backend.
 kind_of() {
@@ -70,7 +72,7 @@ for b in $backends; do
 	bg serve serve --backend "$b" --format nv12 --fd-per-plane
 	run connect_json 0 connect --verify --json
 	reap serve "$BG" 0
-	has serve out "; backend $b"
+	has serve out "; backend $b($|,| in )"
 	jq -e --arg b "$b" --arg k "$(fd_kind_of "$b")" '.total.ok == 4 and
 		all(.objects[]; .backend == $b and .fds == 2 and .fd_kind == $k and
 		.sigbus_guard == ($b == "shm" or $b == "tmpfile"))' \
@@ -111,7 +113,7 @@ done
 pass "tmpfile --dir: unnamed files in the directory given, nothing left"
 
 # nothing left in /dev/shm by any of it
-[ "$(ls -a /dev/shm)" = "$shm_before" ] || fail "objects left in /dev/shm: $(ls -a /dev/shm)"
+[ "$(fdx_shm)" = "$shm_before" ] || fail "objects left in /dev/shm: $(fdx_shm)"
 pass "nothing left in /dev/shm"
 
 # devices this machine may lack: exit 4 naming the device, before anyone connects
