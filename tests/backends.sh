@@ -20,6 +20,7 @@ fi
 hp_old=$(cat "$hp" 2>/dev/null || echo -1)
 restore_hugepages() {
 	[ "$hp_old" -ge 0 ] && [ "$(cat "$hp")" != "$hp_old" ] && echo "$hp_old" >"$hp"
+	mountpoint -q "$T/small" 2>/dev/null && umount "$T/small"
 	cleanup
 }
 trap restore_hugepages EXIT
@@ -111,6 +112,20 @@ for f in "$T"/*; do
 	esac
 done
 pass "tmpfile --dir: unnamed files in the directory given, nothing left"
+
+# a full tmpfs: the allocation fails at once with ENOSPC, not with a SIGBUS later
+mkdir "$T/small"
+if mount -t tmpfs -o size=64k fdx-test "$T/small" 2>/dev/null; then
+	bg serve serve --backend tmpfile --dir "$T/small" --size 1M --count 1
+	run full 3 connect
+	reap serve "$BG" 4
+	umount "$T/small"
+	has serve err "client 1: cannot allocate buffer 0 \\(1048576 bytes\\): tmpfile: cannot allocate 1048576 bytes in $T/small: No space left on device$"
+	has full err '^fdx connect: peer reported an error: cannot allocate buffer 0'
+	pass "tmpfile in a full tmpfs: ENOSPC named at allocation, exit 4 (serve) and 3 (connect)"
+else
+	echo "skip: a full tmpfs: no tmpfs can be mounted here (not root?)"
+fi
 
 # nothing left in /dev/shm by any of it
 [ "$(fdx_shm)" = "$shm_before" ] || fail "objects left in /dev/shm: $(fdx_shm)"
