@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "backendopts.h"
 #include "channel.h"
 #include "cli.h"
 #include "fdx.h"
@@ -45,6 +46,7 @@ struct send_opts {
 	unsigned npics;
 	uint8_t **files; /* file contents, freed at the end */
 	unsigned nfiles;
+	struct fdx_backend_spec backend; /* --backend, --dir */
 };
 
 /* Read a whole file (or standard input for "-") into memory. */
@@ -287,9 +289,10 @@ static int make_object(void *ctx, uint64_t i, struct fdx_held *h, char *err, siz
 	struct fdx_provenance prov = { .pid = (uint32_t)getpid(), .index = i, .plane = -1 };
 	struct fdx_object obj = pic->layout;
 	uint8_t *planes[FDX_MAX_PLANES] = { NULL };
-	int r;
+	char why[400];
+	int r, e;
 
-	obj.backend = FDX_BACKEND_MEMFD;
+	obj.backend = o->backend.backend;
 	if (!pic->file) {
 		obj.content = FDX_CONTENT_PATTERN;
 		obj.seed = o->seed;
@@ -299,21 +302,29 @@ static int make_object(void *ctx, uint64_t i, struct fdx_held *h, char *err, siz
 	} else {
 		obj.content = FDX_CONTENT_CHECKSUM;
 	}
-	r = fdx_held_create(h, &obj, &prov, FDX_BUF_POPULATE);
+	r = fdx_held_make(h, &obj, &prov, &o->backend, FDX_BUF_POPULATE, why, sizeof(why));
 	if (r < 0) {
 		snprintf(err, errcap,
 			 "cannot allocate buffer %" PRIu64 " (%" PRIu64 " bytes): %s", i,
-			 obj.size, strerror(-r));
+			 obj.size, why);
 		return r;
 	}
 	for (unsigned k = 0; k < obj.nplanes; k++)
 		planes[k] = fdx_held_plane(h, k);
+	/* a DMA-BUF is told that the CPU writes it; the other kinds ignore this */
+	r = fdx_held_cpu_begin(h, true);
+	if (r < 0) {
+		snprintf(err, errcap,
+			 "cannot fill buffer %" PRIu64 " (DMA_BUF_IOCTL_SYNC): %s", i,
+			 strerror(-r));
+		return r;
+	}
 	if (!pic->file) {
 		struct fdx_pattern p;
 
 		fdx_pattern_init(&p, o->seed, i);
 		fdx_held_fill(h, &p, 0, obj.size);
-		return 0;
+		return fdx_held_cpu_end(h, true);
 	}
 	if (pic->raw) {
 		/* the file's rows are packed; the buffer's may be padded (--align) */
@@ -332,10 +343,15 @@ static int make_object(void *ctx, uint64_t i, struct fdx_held *h, char *err, siz
 	}
 	if (r == 0)
 		r = fdx_held_checksum(h, &h->obj.checksum);
+	e = fdx_held_cpu_end(h, true);
 	if (r < 0)
 		snprintf(err, errcap, "cannot convert '%s' to %s: %s", pic->file,
 			 fdx_format_name(obj.format), strerror(-r));
-	return r;
+	else if (e < 0)
+		snprintf(err, errcap,
+			 "cannot fill buffer %" PRIu64 " (DMA_BUF_IOCTL_SYNC): %s", i,
+			 strerror(-e));
+	return r < 0 ? r : e;
 }
 
 struct ack_ctx {
@@ -427,8 +443,12 @@ static int send_all(const char *path, const struct send_opts *o, struct json_obj
 	if (r >= 0)
 		r = fdx_session_handshake(&s);
 	if (r >= 0) {
-		cli_info("connected to %s: server pid %" PRIu32 " (%s), protocol %u.%u",
-			 path, s.peer.pid, s.peer.name, s.peer_major, s.peer_minor);
+		char be[128];
+
+		cli_info("connected to %s: server pid %" PRIu32 " (%s), protocol %u.%u; "
+			 "backend %s",
+			 path, s.peer.pid, s.peer.name, s.peer_major, s.peer_minor,
+			 backendopts_describe(&o->backend, NULL, be, sizeof(be)));
 		if (doc)
 			json_object_object_add(doc, "server", cli_peer_json(&s));
 		if (o->npics > s.peer.max_objects) {
@@ -483,6 +503,7 @@ static int send_image_main(int argc, const char **argv)
 {
 	const char *wait_s = NULL, *count_s = NULL, *seed_s = NULL;
 	struct imageopts_args ia = { 0 };
+	struct backendopts_args ba = { 0 };
 	struct send_opts o = { .wait = 5, .count = 1, .seed = 1 };
 	struct poptOption options[] = {
 		IMAGEOPTS_TABLE(
@@ -496,6 +517,7 @@ static int send_image_main(int argc, const char **argv)
 		{ "seed", '\0', POPT_ARG_STRING, &seed_s, 0,
 		  "without FILE: the pattern seed of the synthetic images (default 1)",
 		  "N" },
+		BACKENDOPTS_TABLE(ba),
 		{ "wait", 'w', POPT_ARG_STRING, &wait_s, 0,
 		  "wait up to SECONDS for the consumer to appear (default 5, 0 = try once)",
 		  "SECONDS" },
@@ -532,7 +554,8 @@ static int send_image_main(int argc, const char **argv)
 		cli_err("--raw says how to read FILE; no FILE was given");
 		goto out;
 	}
-	if (imageopts_parse(&o.img, &ia, "nv12") < 0)
+	if (imageopts_parse(&o.img, &ia, "nv12") < 0 ||
+	    backendopts_parse(&o.backend, &ba) < 0)
 		goto out;
 	o.size_given = ia.width || ia.height;
 	if (ia.width && !ia.height) {
@@ -545,6 +568,10 @@ static int send_image_main(int argc, const char **argv)
 	rc = files ? load_files(&o, files) : add_synthetic(&o);
 	if (rc >= 0)
 		goto out;
+	/* a backend this machine lacks fails here, before the consumer is bothered */
+	rc = backendopts_probe(&o.backend, &ba);
+	if (rc >= 0)
+		goto out;
 	rc = FDX_EXIT_USAGE;
 	r = cli_socket_path(path, sizeof(path), false);
 	if (r < 0) {
@@ -554,6 +581,7 @@ static int send_image_main(int argc, const char **argv)
 	if (cli.json) {
 		doc = json_object_new_object();
 		json_object_object_add(doc, "socket", json_object_new_string(path));
+		json_object_object_add(doc, "backend", backendopts_json(&o.backend));
 		json_object_object_add(doc, "error", NULL);
 	}
 	rc = send_all(path, &o, doc);
@@ -564,6 +592,7 @@ out:
 	free((char *)count_s);
 	free((char *)seed_s);
 	imageopts_free(&ia);
+	backendopts_free(&ba);
 	for (unsigned i = 0; i < o.nfiles; i++)
 		free(o.files[i]);
 	free(o.files);

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "backendopts.h"
 #include "channel.h"
 #include "cli.h"
 #include "consume.h"
@@ -143,15 +144,25 @@ int serve_make_object(void *ctx, uint64_t i, struct fdx_held *h, char *err, size
 	struct fdx_pattern pat;
 	int r;
 
-	obj.backend = o->copy ? FDX_BACKEND_COPY : FDX_BACKEND_MEMFD;
+	char why[400];
+
+	obj.backend = o->copy ? FDX_BACKEND_COPY : o->backend.backend;
 	obj.content = FDX_CONTENT_PATTERN;
 	obj.seed = o->seed;
 	obj.frame = i;
-	r = fdx_held_create(h, &obj, &prov, FDX_BUF_POPULATE);
+	r = fdx_held_make(h, &obj, &prov, &o->backend, FDX_BUF_POPULATE, why, sizeof(why));
 	if (r < 0) {
 		snprintf(err, errcap,
 			 "cannot allocate buffer %" PRIu64 " (%" PRIu64 " bytes): %s", i,
-			 obj.size, strerror(-r));
+			 obj.size, why);
+		return r;
+	}
+	/* a DMA-BUF is told that the CPU writes it; the other kinds ignore this */
+	r = fdx_held_cpu_begin(h, true);
+	if (r < 0) {
+		snprintf(err, errcap,
+			 "cannot fill buffer %" PRIu64 " (DMA_BUF_IOCTL_SYNC): %s", i,
+			 strerror(-r));
 		return r;
 	}
 	fdx_pattern_init(&pat, o->seed, i);
@@ -159,7 +170,7 @@ int serve_make_object(void *ctx, uint64_t i, struct fdx_held *h, char *err, size
 	/* in a stream the damage goes to the first frame that reuses a buffer instead */
 	if (i == 0 && o->inject != INJECT_NONE && !serve_streaming(o))
 		stream_damage(h, o->inject, o->seed, 0, o->flip_offset);
-	return 0;
+	return fdx_held_cpu_end(h, true);
 }
 
 /* The client's limits against what we are asked to send: refuse before allocating. */
@@ -355,7 +366,7 @@ static void describe_offer(const struct serve_opts *o, char *buf, size_t cap)
 
 static int serve(const struct serve_opts *o, struct json_object *doc)
 {
-	char offer[160];
+	char offer[160], be[128];
 	struct json_object *clients = doc ? json_object_new_array() : NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block, old_mask;
@@ -407,7 +418,15 @@ static int serve(const struct serve_opts *o, struct json_object *doc)
 	sigprocmask(SIG_SETMASK, &old_mask, NULL); /* a pending one is handled now */
 
 	describe_offer(o, offer, sizeof(offer));
-	cli_info("listening on %s (%s)", sock_path, offer);
+	if (o->receive)
+		cli_info("listening on %s (%s)", sock_path, offer);
+	else /* after the parenthesis that scripts know: what the buffers are */
+		cli_info("listening on %s (%s); backend %s", sock_path, offer,
+			 o->copy ? "copy"
+				 : backendopts_describe(
+					   &o->backend,
+					   o->img.nformats == 1 ? &o->layouts[0] : NULL, be,
+					   sizeof(be)));
 	fflush(stdout);
 	if (o->concurrent) {
 		rc = fanout_serve(lfd, o, clients);
@@ -590,6 +609,7 @@ static int serve_main(int argc, const char **argv)
 	const char *inject_s = NULL, *frames_s = NULL, *duration_s = NULL;
 	const char *dump_s = NULL, *every_s = NULL, *max_held_s = NULL;
 	struct imageopts_args ia = { 0 };
+	struct backendopts_args ba = { 0 };
 	struct serve_opts o = { .count = 4, .size = DEFAULT_SIZE, .seed = 1, .clients = 1 };
 	struct poptOption options[] = {
 		{ "count", 'n', POPT_ARG_STRING, &count_s, 0,
@@ -602,6 +622,7 @@ static int serve_main(int argc, const char **argv)
 		  "BYTES" },
 		{ "seed", '\0', POPT_ARG_STRING, &seed_s, 0, "pattern seed (default 1)",
 		  "N" },
+		BACKENDOPTS_TABLE(ba),
 		{ "clients", 'c', POPT_ARG_STRING, &clients_s, 0,
 		  "clients to serve one after the other, 0 = until interrupted (default 1)",
 		  "N" },
@@ -662,11 +683,13 @@ static int serve_main(int argc, const char **argv)
 					inject_s,
 					o.copy ? "" : NULL,
 					o.no_fill ? "" : NULL,
-					ia.fd_per_plane ? "" : NULL };
+					ia.fd_per_plane ? "" : NULL,
+					ba.backend,
+					ba.dir };
 		static const char *const names[] = {
 			"--count",  "--size",	 "--seed",	   "--format",	 "--width",
 			"--height", "--align",	 "--frames",	   "--duration", "--inject",
-			"--copy",   "--no-fill", "--fd-per-plane",
+			"--copy",   "--no-fill", "--fd-per-plane", "--backend",	 "--dir",
 		};
 
 		if (check_receive_opts(given, names, FDX_ARRAY_SIZE(names)) < 0)
@@ -691,7 +714,7 @@ static int serve_main(int argc, const char **argv)
 	     cli_parse_u64("--frames", frames_s, 1, UINT64_MAX, false, &o.frames) < 0) ||
 	    (duration_s && cli_parse_seconds("--duration", duration_s, &o.duration) < 0))
 		goto out;
-	if (setup_layouts(&o, &ia, size_s) < 0)
+	if (setup_layouts(&o, &ia, size_s) < 0 || backendopts_parse(&o.backend, &ba) < 0)
 		goto out;
 	if (check_concurrent(&o, max_held_s) < 0)
 		goto out;
@@ -702,6 +725,12 @@ static int serve_main(int argc, const char **argv)
 			cli.socket);
 		goto out;
 	}
+	if (o.copy && (ba.backend || ba.dir)) {
+		cli_err("--copy sends no fds: the frames go through the socket, so there is no "
+			"%s",
+			ba.backend ? "--backend" : "--dir");
+		goto out;
+	}
 	if (!o.receive && check_stream_opts(&o, frames_s, duration_s) < 0)
 		goto out;
 	rc = cli_dump_setup(&o.dump, dump_s, every_s);
@@ -709,6 +738,9 @@ static int serve_main(int argc, const char **argv)
 		goto out;
 	if (!o.receive) {
 		rc = check_resources(&o);
+		if (rc < 0 && !o.copy)
+			rc = backendopts_probe(&o.backend,
+					       &ba); /* before anyone connects */
 		if (rc >= 0)
 			goto out;
 	}
@@ -718,6 +750,8 @@ static int serve_main(int argc, const char **argv)
 		doc = json_object_new_object();
 		json_object_object_add(doc, "receive", json_object_new_boolean(o.receive));
 		if (!o.receive) {
+			struct fdx_backend_spec copy = { .backend = FDX_BACKEND_COPY };
+
 			for (unsigned k = 0; k < o.img.nformats; k++)
 				json_object_array_add(
 					f, json_object_new_string(
@@ -728,6 +762,9 @@ static int serve_main(int argc, const char **argv)
 			json_object_object_add(doc, "size",
 					       json_object_new_uint64(o.layouts[0].size));
 			json_object_object_add(doc, "seed", json_object_new_uint64(o.seed));
+			json_object_object_add(
+				doc, "backend",
+				backendopts_json(o.copy ? &copy : &o.backend));
 		}
 		json_object_put(f);
 	}
@@ -747,6 +784,7 @@ out:
 	free((char *)every_s);
 	free((char *)max_held_s);
 	imageopts_free(&ia);
+	backendopts_free(&ba);
 	poptFreeContext(pc);
 	return rc;
 }

@@ -4,14 +4,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "buffer.h"
+#include "busguard.h"
 #include "cli.h"
 #include "fdx.h"
 #include "image.h"
@@ -122,7 +121,7 @@ static int open_subject(const struct verify_opts *o, struct subject *sub)
 	/* a /dev/shm object fdx made carries the name in its file name */
 	if (!n)
 		n = strrchr(sub->target, '/') ? strrchr(sub->target, '/') + 1 : sub->target;
-	sub->named = fdx_provenance_parse(n, &sub->prov) == 0;
+	sub->named = fdx_provenance_parse_file(n, &sub->prov) == 0;
 	r = fdx_buffer_inspect(sub->fd, &sub->file_size, &sub->seals);
 	if (r == -EBADF) {
 		cli_err("%s is an O_PATH reference, not a buffer", sub->desc);
@@ -221,17 +220,6 @@ static int describe(const struct verify_opts *o, const struct subject *sub,
 }
 
 /* ---- reading it ---- */
-
-static sigjmp_buf bus_jump;
-static volatile sig_atomic_t bus_armed;
-
-static void on_sigbus(int sig)
-{
-	if (bus_armed)
-		siglongjmp(bus_jump, 1);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
 
 /* Position of plane i's first byte: the planes before it, back to back. */
 static uint64_t plane_pos(const struct fdx_object *o, unsigned i)
@@ -519,28 +507,36 @@ static int check(const struct verify_opts *o, const struct subject *sub,
 	return -1;
 }
 
+struct check_call {
+	const struct verify_opts *o;
+	const struct subject *sub;
+	struct outcome *out;
+	struct fdx_buffer *b;
+	int rc;
+};
+
+static int do_check(void *arg)
+{
+	struct check_call *c = arg;
+
+	c->rc = check(c->o, c->sub, c->out, c->b);
+	return 0;
+}
+
 static int guarded_check(const struct verify_opts *o, const struct subject *sub,
 			 struct outcome *out, struct fdx_buffer *b)
 {
-	struct sigaction sa = { .sa_handler = on_sigbus }, old;
-	/* the jump back lands here with the registers of this call: keep rc in memory */
-	volatile int rc = -1;
+	struct check_call c = { .o = o, .sub = sub, .out = out, .b = b, .rc = -1 };
 
 	/* sealed against shrinking, the mapping cannot lose pages under us */
 	if (sub->seals & F_SEAL_SHRINK)
 		return check(o, sub, out, b);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, &old);
-	if (sigsetjmp(bus_jump, 1) == 0) {
-		bus_armed = 1;
-		rc = check(o, sub, out, b);
-	} else {
+	if (busguard_run(do_check, &c) == -EFAULT) {
 		out->shrank = true;
 		out->res.verdict = FDX_VERDICT_MISMATCH;
+		return -1;
 	}
-	bus_armed = 0;
-	sigaction(SIGBUS, &old, NULL);
-	return rc;
+	return c.rc;
 }
 
 /* ---- telling it ---- */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "busguard.h"
 #include "cli.h"
 #include "consume.h"
 #include "fdx.h"
@@ -42,6 +43,23 @@ static void tally(struct consume_report *rep, unsigned verdict)
 		rep->unchecked++;
 }
 
+/* A read of an object that failed: the peer truncated it (a SIGBUS under the guard), or
+ * a DMA-BUF would not sync. The session ends; the peer is told why. */
+int consume_read_failed(struct fdx_session *s, const struct fdx_held *h, int err)
+{
+	if (err == -EFAULT) {
+		fdx_session_fail(s, -EPROTO,
+				 "buffer %" PRIu32 " truncated by peer while it was read",
+				 h->obj.index);
+		fdx_session_send_error(s, FDX_EXIT_PEER, fdx_session_error(s));
+		return -EPROTO;
+	}
+	fdx_session_fail(s, err, "cannot read buffer %" PRIu32 " (DMA_BUF_IOCTL_SYNC): %s",
+			 h->obj.index, strerror(-err));
+	fdx_session_send_error(s, (uint32_t)cli_exit_for(err), fdx_session_error(s));
+	return err;
+}
+
 /* Check (with verify), show, dump and acknowledge one imported object. */
 static int judge(struct fdx_session *s, bool verify, struct dump_plan *dump,
 		 struct fdx_held *h, struct consume_report *rep)
@@ -50,6 +68,7 @@ static int judge(struct fdx_session *s, bool verify, struct dump_plan *dump,
 	struct fdx_diagnosis diag = { .kind = FDX_DIAG_NONE };
 	struct fdx_object_ack ack;
 	char summary[128], seals[160];
+	int r;
 
 	res.total.first_mismatch = FDX_NO_OFFSET;
 	for (unsigned i = 0; i < FDX_MAX_PLANES; i++)
@@ -58,7 +77,10 @@ static int judge(struct fdx_session *s, bool verify, struct dump_plan *dump,
 	if (verify && h->obj.backend != FDX_BACKEND_COPY) {
 		double t0 = cli_now();
 
-		fdx_held_verify(h, &res);
+		/* under a SIGBUS guard when the peer can shrink it */
+		r = busguard_verify(NULL, h, &res);
+		if (r < 0)
+			return consume_read_failed(s, h, r);
 		rep->verify_seconds += cli_now() - t0;
 		if (res.verdict != FDX_VERDICT_UNCHECKED)
 			rep->verify_bytes += h->obj.size;
@@ -73,7 +95,9 @@ static int judge(struct fdx_session *s, bool verify, struct dump_plan *dump,
 		char what[32], msg[512];
 
 		snprintf(what, sizeof(what), "buffer %" PRIu32, h->obj.index);
-		report_mismatch(h, &res, what, msg, sizeof(msg), &diag);
+		r = busguard_explain(NULL, h, &res, what, msg, sizeof(msg), &diag);
+		if (r < 0)
+			return consume_read_failed(s, h, r);
 		if (h->obj.content == FDX_CONTENT_CHECKSUM)
 			cli_info("object %" PRIu32 ": %s, seals %s: MISMATCH, the checksum "
 				 "differs",
@@ -95,8 +119,11 @@ static int judge(struct fdx_session *s, bool verify, struct dump_plan *dump,
 	if (rep->objects_json)
 		json_object_array_add(rep->objects_json,
 				      report_object_json(h, &res, &diag));
-	if (dump && h->obj.backend != FDX_BACKEND_COPY)
-		dump_object(dump, h);
+	if (dump && h->obj.backend != FDX_BACKEND_COPY) {
+		r = busguard_dump(NULL, dump, h, false);
+		if (r < 0)
+			return consume_read_failed(s, h, r);
+	}
 
 	ack.index = h->obj.index;
 	ack.verdict = res.verdict;
@@ -136,7 +163,9 @@ static int receive_all(struct fdx_session *s, bool verify, struct dump_plan *dum
 		r = fdx_session_recv_object(s, &obj, fds, &nfds, &last);
 		if (r < 0)
 			return r;
-		r = fdx_held_import(h, &obj, fds, nfds, FDX_BUF_POPULATE, why, sizeof(why));
+		/* shm and tmpfile cannot be sealed: taken because we read them guarded */
+		r = fdx_held_import(h, &obj, fds, nfds, FDX_BUF_POPULATE | FDX_BUF_GUARDED,
+				    why, sizeof(why));
 		if (r < 0) {
 			fdx_session_fail(s, r, "%s", why);
 			fdx_session_send_error(s, (uint32_t)cli_exit_for(r), why);

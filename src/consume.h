@@ -36,6 +36,13 @@ struct fdx_hello consume_hello(const char *name);
 int consume_session(struct fdx_session *s, bool verify, struct dump_plan *dump,
 		    const struct consumer_aids *aids, struct consume_report *rep);
 
+/*
+ * Reading object h failed with err (from busguard_verify and co.): fail the session,
+ * tell the peer, return the error. -EFAULT becomes -EPROTO, "buffer N truncated by peer
+ * while it was read": the peer's doing.
+ */
+int consume_read_failed(struct fdx_session *s, const struct fdx_held *h, int err);
+
 /* Exit status of a finished session: 0, FDX_EXIT_MISMATCH or what the error maps to. */
 int consume_exit(const struct consume_report *rep, int err);
 

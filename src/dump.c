@@ -122,3 +122,8 @@ void dump_frame(struct dump_plan *d, const struct fdx_held *h)
 		 h->obj.frame);
 	dump_as(d, h, stem);
 }
+
+bool dump_frame_due(const struct dump_plan *d)
+{
+	return d->dir && d->seen % (d->every ? d->every : 1) == 0;
+}

@@ -3,6 +3,7 @@
 #ifndef FDX_DUMP_H
 #define FDX_DUMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,5 +37,8 @@ void dump_object(struct dump_plan *d, const struct fdx_held *h);
 
 /* Frame h->obj.frame of a stream, if it is its turn: DIR/PREFIXframe-NNNNNNNN.EXT. */
 void dump_frame(struct dump_plan *d, const struct fdx_held *h);
+
+/* Is it the turn of the next frame to be dumped (so that dump_frame() will read it)? */
+bool dump_frame_due(const struct dump_plan *d);
 
 #endif

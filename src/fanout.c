@@ -353,8 +353,14 @@ static bool dispatch(struct fanout *f)
 	if (!takers(f) || (b = free_buffer(f)) < 0)
 		return false;
 	/* the testing aids damage the first frame that reuses a buffer, as in one stream */
-	stream_fill_frame(&f->so, &f->objs[b], f->produced,
-			  f->so.inject != INJECT_NONE && f->produced == f->n);
+	if (stream_fill_frame(&f->so, &f->objs[b], f->produced,
+			      f->so.inject != INJECT_NONE && f->produced == f->n) < 0) {
+		/* a buffer the producer cannot write: the stream ends for everyone */
+		cli_err("cannot fill buffer %" PRId64 " (DMA_BUF_IOCTL_SYNC): %s", b,
+			strerror(errno));
+		f->over = true;
+		return false;
+	}
 	f->frame[b] = f->produced;
 	t = now_ns();
 	for (size_t i = 0; i < f->nclients; i++) {

@@ -149,6 +149,11 @@ struct json_object *report_object_json(const struct fdx_held *h,
 	json_object_object_add(o, "backend",
 			       json_object_new_string(fdx_backend_name(ob->backend)));
 	json_object_object_add(o, "fds", json_object_new_int64(h->nbufs));
+	/* what the fds turned out to be, and whether they were read under a SIGBUS guard */
+	json_object_object_add(o, "fd_kind",
+			       json_object_new_string(fdx_buf_kind_name(fdx_held_kind(h))));
+	json_object_object_add(o, "sigbus_guard",
+			       json_object_new_boolean(fdx_held_may_shrink(h)));
 	json_object_object_add(o, "seals", seals);
 	json_object_object_add(o, "content",
 			       json_object_new_string(content_name(ob->content)));
@@ -204,6 +209,31 @@ const char *report_object_summary(const struct fdx_object *o, char *buf, size_t 
 	return buf;
 }
 
+/* What kind of buffer h's fds are, when that is not plain memfd: " (tmpfs file, ...)". */
+static void add_kind_note(const struct fdx_held *h, char *buf, size_t cap, size_t *used)
+{
+	unsigned kind = fdx_held_kind(h);
+
+	switch (kind) {
+	case FDX_BUF_KIND_MEMFD_HUGE:
+		add(buf, cap, used, " (memfd on hugetlbfs, %" PRIu64 " kB pages)",
+		    h->bufs[0].page / 1024);
+		return;
+	case FDX_BUF_KIND_TMPFS:
+	case FDX_BUF_KIND_FILE:
+		if (fdx_held_may_shrink(h))
+			add(buf, cap, used,
+			    " (%s, no shrink seal: read under a SIGBUS guard)",
+			    fdx_buf_kind_name(kind));
+		else
+			add(buf, cap, used, " (%s)", fdx_buf_kind_name(kind));
+		return;
+	case FDX_BUF_KIND_DMABUF:
+		add(buf, cap, used, " (dma-buf, cannot shrink)");
+		return;
+	}
+}
+
 const char *report_seals(const struct fdx_held *h, char *buf, size_t cap)
 {
 	size_t used = 0;
@@ -220,5 +250,6 @@ const char *report_seals(const struct fdx_held *h, char *buf, size_t cap)
 		add(buf, cap, &used, "%s%s", i ? "/" : "",
 		    fdx_seals_str(h->bufs[i].seals, one, sizeof(one)));
 	}
+	add_kind_note(h, buf, cap, &used);
 	return buf;
 }

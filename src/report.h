@@ -16,7 +16,8 @@ struct json_object;
  * ": checksum xxh3:... of its pixels, expected xxh3:...".
  */
 const char *report_mismatch_detail(const struct fdx_object *o,
-				   const struct fdx_object_result *r, char *buf, size_t cap);
+				   const struct fdx_object_result *r, char *buf,
+				   size_t cap);
 
 /*
  * The whole complaint about a mismatching object (or frame, when frame_word is
@@ -40,7 +41,8 @@ const char *report_object_summary(const struct fdx_object *o, char *buf, size_t 
 
 /*
  * The seals of an object's buffers: "shrink,grow,seal", or per fd joined by '/' when
- * its fds differ.
+ * its fds differ; then what the fds are when they are not memfds: " (tmpfs file, no
+ * shrink seal: read under a SIGBUS guard)", " (dma-buf, cannot shrink)".
  */
 const char *report_seals(const struct fdx_held *h, char *buf, size_t cap);
 

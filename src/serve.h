@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "backend.h"
 #include "consume.h"
 #include "dump.h"
 #include "imageopts.h"
@@ -33,6 +34,7 @@ struct serve_opts {
 	uint64_t max_held;     /* --concurrent streams: buffers one client may hold */
 	int verify;	       /* --receive --verify */
 	struct dump_plan dump; /* --receive --dump: what every client's plan starts from */
+	struct fdx_backend_spec backend; /* --backend, --dir: what the buffers are */
 };
 
 struct client_report {

@@ -10,7 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "busguard.h"
 #include "cli.h"
+#include "consume.h"
 #include "fdx.h"
 #include "object.h"
 #include "pattern.h"
@@ -107,22 +109,28 @@ void stream_damage(struct fdx_held *h, unsigned kind, uint64_t seed, uint64_t fr
 }
 
 /* The stream's testing aids, applied to the first frame that reuses a buffer. */
-void stream_fill_frame(const struct stream_opts *o, struct fdx_held *h, uint64_t frame,
-		       bool damage)
+int stream_fill_frame(const struct stream_opts *o, struct fdx_held *h, uint64_t frame,
+		      bool damage)
 {
 	struct fdx_pattern p;
 	uint64_t len = h->obj.size;
+	int r;
 
 	if (!o->fill)
-		return;
+		return 0;
 	fdx_pattern_init(&p, o->seed, frame);
 	if (damage && o->inject == INJECT_STALE)
-		return; /* the buffer keeps the frame it had */
+		return 0; /* the buffer keeps the frame it had */
 	if (damage && o->inject == INJECT_TORN)
 		len /= 2; /* the second half keeps the frame it had */
+	/* a DMA-BUF is told that the CPU writes it (nothing for the other kinds) */
+	r = fdx_held_cpu_begin(h, true);
+	if (r < 0)
+		return r;
 	fdx_held_fill(h, &p, 0, len);
 	if (damage && o->inject == INJECT_FLIP)
 		stream_damage(h, INJECT_FLIP, o->seed, frame, o->flip_offset);
+	return fdx_held_cpu_end(h, true);
 }
 
 int stream_produce(struct fdx_session *s, const struct stream_opts *o,
@@ -191,8 +199,15 @@ int stream_produce(struct fdx_session *s, const struct stream_opts *o,
 			qlen--;
 			/* the buffer is ours between its RELEASE and this READY: fill it
 			 * now */
-			stream_fill_frame(o, &objs[b], f,
-					  o->inject != INJECT_NONE && f == n);
+			r = stream_fill_frame(o, &objs[b], f,
+					      o->inject != INJECT_NONE && f == n);
+			if (r < 0) {
+				r = fdx_session_fail(s, r,
+						     "cannot fill buffer %" PRIu32
+						     " (DMA_BUF_IOCTL_SYNC): %s",
+						     b, strerror(-r));
+				goto out;
+			}
 			sent[b] = now_ns();
 			/* a copy buffer's whole memory: the planes and whatever lies
 			 * between */
@@ -247,27 +262,53 @@ out:
 	return r;
 }
 
-static void frame_mismatch(const struct fdx_held *h, const struct fdx_object_result *res,
-			   struct stream_report *rep)
+static int frame_mismatch(struct busguard *g, const struct fdx_held *h,
+			  const struct fdx_object_result *res, struct stream_report *rep)
 {
 	struct fdx_diagnosis d;
 	char what[64], msg[512];
+	int r;
 
 	if (rep->mismatch == 1)
 		rep->first_bad_frame = h->obj.frame;
 	if (rep->mismatch > MAX_REPORTED) {
 		if (rep->mismatch == MAX_REPORTED + 1)
 			cli_err("further mismatching frames are counted, not shown");
-		return;
+		return 0;
 	}
 	snprintf(what, sizeof(what), "frame %" PRIu64 " in buffer %" PRIu32, h->obj.frame,
 		 h->obj.index);
-	cli_err("%s", report_mismatch(h, res, what, msg, sizeof(msg), &d));
+	r = busguard_explain(g, h, res, what, msg, sizeof(msg), &d);
+	if (r == 0)
+		cli_err("%s", msg);
+	return r;
 }
+
+static int consume_frames(struct fdx_session *s, bool verify, struct dump_plan *dump,
+			  const struct consumer_aids *aids, struct fdx_held *objs,
+			  uint32_t n, struct stream_report *rep, struct busguard *guard);
 
 int stream_consume(struct fdx_session *s, bool verify, struct dump_plan *dump,
 		   const struct consumer_aids *aids, struct fdx_held *objs, uint32_t n,
 		   struct stream_report *rep)
+{
+	struct busguard guard = { .on = false };
+	int r;
+
+	/* buffers that may shrink are read under a SIGBUS guard, installed once for all
+	 * frames; a ring of sealed buffers never touches the signal handlers */
+	for (uint32_t i = 0; i < n && !guard.on; i++)
+		if (fdx_held_may_shrink(&objs[i]) && (r = busguard_begin(&guard)) < 0)
+			return fdx_session_fail(s, r, "cannot install a SIGBUS handler: %s",
+						strerror(-r));
+	r = consume_frames(s, verify, dump, aids, objs, n, rep, &guard);
+	busguard_end(&guard);
+	return r;
+}
+
+static int consume_frames(struct fdx_session *s, bool verify, struct dump_plan *dump,
+			  const struct consumer_aids *aids, struct fdx_held *objs,
+			  uint32_t n, struct stream_report *rep, struct busguard *guard)
 {
 	struct fdx_bye bye = { 0 }, peer_bye;
 	struct progress prog;
@@ -300,16 +341,19 @@ int stream_consume(struct fdx_session *s, bool verify, struct dump_plan *dump,
 		if (verify) {
 			uint64_t v0 = now_ns();
 
-			fdx_held_verify(h, &res);
+			r = busguard_verify(guard, h, &res);
+			if (r < 0)
+				return consume_read_failed(s, h, r);
 			rep->verify_seconds += (double)(now_ns() - v0) / 1e9;
 			if (res.verdict != FDX_VERDICT_UNCHECKED)
 				rep->verify_bytes += h->obj.size;
 		}
 		tally(rep, res.verdict);
-		if (res.verdict == FDX_VERDICT_MISMATCH)
-			frame_mismatch(h, &res, rep);
-		if (dump)
-			dump_frame(dump, h);
+		if (res.verdict == FDX_VERDICT_MISMATCH &&
+		    (r = frame_mismatch(guard, h, &res, rep)) < 0)
+			return consume_read_failed(s, h, r);
+		if (dump && (r = busguard_dump(guard, dump, h, true)) < 0)
+			return consume_read_failed(s, h, r);
 		rep->frames++;
 		rep->bytes += h->obj.size;
 		rel.buffer = ready.buffer;

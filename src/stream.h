@@ -62,9 +62,12 @@ int stream_consume(struct fdx_session *s, bool verify, struct dump_plan *dump,
 		   const struct consumer_aids *aids, struct fdx_held *objs, uint32_t n,
 		   struct stream_report *rep);
 
-/* Fill h with frame (and the testing aid's damage when damage is set), as streams do. */
-void stream_fill_frame(const struct stream_opts *o, struct fdx_held *h, uint64_t frame,
-		       bool damage);
+/*
+ * Fill h with frame (and the testing aid's damage when damage is set), as streams do.
+ * 0, or -errno when a DMA-BUF's CPU access cannot be begun or ended (DMA_BUF_IOCTL_SYNC).
+ */
+int stream_fill_frame(const struct stream_opts *o, struct fdx_held *h, uint64_t frame,
+		      bool damage);
 
 /*
  * --inject on the producer: damage object h, which holds frame `frame` of the pattern

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "pattern.h"
 
 static int die(const char *what)
 {
@@ -165,6 +166,78 @@ static void send_image(int sock, const char *mode)
 	}
 	n = encode(&m, buf, 1, (uint16_t)nfds);
 	send_raw(sock, buf, n, fds, (unsigned)nfds);
+}
+
+/*
+ * A POSIX shm object of size bytes holding frame 0 of the pattern of seed 1, unlinked at
+ * once, unsealed (shm cannot be sealed): what `fdx serve --backend shm` sends.
+ */
+static int shm_buffer(uint64_t size)
+{
+	char name[64];
+	struct fdx_pattern p;
+	void *m;
+	int fd;
+
+	snprintf(name, sizeof(name), "/raw-peer-%d", (int)getpid());
+	fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 || shm_unlink(name) < 0 || ftruncate(fd, (off_t)size) < 0)
+		die("shm");
+	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		die("mmap");
+	fdx_pattern_init(&p, 1, 0);
+	fdx_pattern_fill(&p, m, size, 0);
+	munmap(m, size);
+	return fd;
+}
+
+/*
+ * shm-shrink: the object is a shm buffer, announced as the ring of a stream; once the
+ * consumer has acknowledged it (so it holds it mapped), the file loses its second half,
+ * and the first frame is made ready: the consumer reads past the new end.
+ * dma-heap-memfd: a sealed memfd announced as a DMA-BUF from a heap.
+ */
+static void send_backend(int sock, const char *mode)
+{
+	const uint64_t size = 1u << 20;
+	struct fdx_msg m = { .hdr.type = FDX_MSG_OBJECT, .hdr.flags = FDX_HF_LAST };
+	struct fdx_object *o = &m.u.object;
+	uint8_t buf[FDX_MSG_MAX];
+	ssize_t n;
+	int fd;
+
+	o->kind = FDX_KIND_RAW;
+	o->nplanes = 1;
+	o->content = FDX_CONTENT_PATTERN;
+	o->seed = 1;
+	o->size = size;
+	o->planes[0].size = size;
+	if (!strcmp(mode, "dma-heap-memfd")) {
+		o->backend = FDX_BACKEND_DMA_HEAP;
+		fd = memfd(size, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+		n = (ssize_t)encode(&m, buf, 1, 1);
+		send_raw(sock, buf, (size_t)n, &fd, 1);
+		close(fd);
+		return;
+	}
+	o->backend = FDX_BACKEND_SHM;
+	m.hdr.flags |= FDX_HF_STREAM;
+	fd = shm_buffer(size);
+	n = (ssize_t)encode(&m, buf, 1, 1);
+	send_raw(sock, buf, (size_t)n, &fd, 1);
+	n = recv(sock, buf, sizeof(buf), 0);
+	if (n <= 0 || fdx_msg_decode(buf, (size_t)n, 0, &m) < 0 ||
+	    m.hdr.type != FDX_MSG_OBJECT_ACK)
+		die("recv OBJECT_ACK");
+	printf("ACK %s\n", fdx_verdict_name(m.u.ack.verdict));
+	if (ftruncate(fd, (off_t)size / 2) < 0)
+		die("ftruncate");
+	close(fd);
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = FDX_MSG_READY;
+	n = (ssize_t)encode(&m, buf, 2, 0);
+	send_raw(sock, buf, (size_t)n, NULL, 0);
 }
 
 /* The rest of a well-behaved session: the consumer's ACK and BYE, our BYE. */
@@ -368,7 +441,7 @@ int main(int argc, char **argv)
 
 	hello.u.hello.role =
 		strcmp(mode, "same-role") ? FDX_ROLE_PRODUCER : FDX_ROLE_CONSUMER;
-	hello.u.hello.caps = FDX_CAP_PATTERN;
+	hello.u.hello.caps = FDX_CAP_PATTERN | FDX_CAP_STREAM;
 	hello.u.hello.pid = (uint32_t)getpid();
 	hello.u.hello.max_fds = 4;
 	hello.u.hello.max_objects = 1;
@@ -420,6 +493,8 @@ int main(int argc, char **argv)
 		return 0;
 	} else if (!strncmp(mode, "image-", 6)) {
 		send_image(sock, mode);
+	} else if (!strcmp(mode, "shm-shrink") || !strcmp(mode, "dma-heap-memfd")) {
+		send_backend(sock, mode);
 	} else if (!strcmp(mode, "no-fd")) {
 		send_object(sock, 1, 4096, NULL, 0, 1);
 	} else if (!strcmp(mode, "extra-fds")) {

@@ -39,6 +39,7 @@ static void image(struct fdx_object *o, unsigned format, uint32_t w, uint32_t h,
 		  uint32_t align, bool fd_per_plane)
 {
 	ck_assert_int_eq(fdx_image_layout(format, w, h, align, fd_per_plane, o), 0);
+	o->backend = FDX_BACKEND_MEMFD; /* what the fds of these tests are */
 }
 
 /* What a consumer gets: duplicates of the producer's fds, imported. */

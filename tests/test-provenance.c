@@ -12,11 +12,23 @@ START_TEST(round_trip)
 	static const struct fdx_provenance cases[] = {
 		{ .pid = 7232, .session = 1, .index = 0, .plane = -1 },
 		{ .pid = 1, .session = 0, .index = 3, .plane = 2 },
-		{ .pid = 42, .session = 9, .index = 65535, .plane = -1, .has_seed = true,
+		{ .pid = 42,
+		  .session = 9,
+		  .index = 65535,
+		  .plane = -1,
+		  .has_seed = true,
 		  .seed = 0x1234 },
-		{ .pid = UINT32_MAX, .session = UINT32_MAX, .index = UINT64_MAX, .plane = 3,
-		  .has_seed = true, .seed = UINT64_MAX },
-		{ .pid = 5, .session = 2, .index = 7, .plane = 0, .has_seed = true,
+		{ .pid = UINT32_MAX,
+		  .session = UINT32_MAX,
+		  .index = UINT64_MAX,
+		  .plane = 3,
+		  .has_seed = true,
+		  .seed = UINT64_MAX },
+		{ .pid = 5,
+		  .session = 2,
+		  .index = 7,
+		  .plane = 0,
+		  .has_seed = true,
 		  .seed = 0 },
 	};
 	char buf[FDX_PROVENANCE_MAX];
@@ -40,8 +52,12 @@ END_TEST
 
 START_TEST(exact_text)
 {
-	struct fdx_provenance p = { .pid = 7232, .session = 1, .index = 4, .plane = 1,
-				    .has_seed = true, .seed = 0xbeef };
+	struct fdx_provenance p = { .pid = 7232,
+				    .session = 1,
+				    .index = 4,
+				    .plane = 1,
+				    .has_seed = true,
+				    .seed = 0xbeef };
 	char buf[FDX_PROVENANCE_MAX];
 
 	ck_assert_int_eq(fdx_provenance_format(buf, sizeof(buf), &p), 20);
@@ -56,8 +72,11 @@ END_TEST
 /* The longest possible name fits the documented maximum; one byte less does not. */
 START_TEST(format_limits)
 {
-	struct fdx_provenance p = { .pid = UINT32_MAX, .session = UINT32_MAX,
-				    .index = UINT64_MAX, .plane = 3, .has_seed = true,
+	struct fdx_provenance p = { .pid = UINT32_MAX,
+				    .session = UINT32_MAX,
+				    .index = UINT64_MAX,
+				    .plane = 3,
+				    .has_seed = true,
 				    .seed = UINT64_MAX };
 	char buf[FDX_PROVENANCE_MAX];
 	int n = fdx_provenance_format(buf, sizeof(buf), &p);
@@ -81,11 +100,11 @@ START_TEST(not_ours)
 		"fdx:1:2:",
 		"FDX:1:2:3",
 		"memfd:fdx:1:2:3",
-		"fdx:1:2:3 (deleted)",	 /* the census strips this before parsing */
+		"fdx:1:2:3 (deleted)", /* the census strips this before parsing */
 		"fdx:-1:2:3",
 		"fdx: 1:2:3",
 		"fdx:+1:2:3",
-		"fdx:4294967296:2:3",	 /* pid beyond 32 bits */
+		"fdx:4294967296:2:3", /* pid beyond 32 bits */
 		"fdx:1:4294967296:3",
 		"fdx:1:2:18446744073709551616", /* index beyond 64 bits */
 		"fdx:1:2:3.",
@@ -94,7 +113,7 @@ START_TEST(not_ours)
 		"fdx:1:2:3:",
 		"fdx:1:2:3:s",
 		"fdx:1:2:3:sXYZ",
-		"fdx:1:2:3:sABC",		  /* hex is lowercase */
+		"fdx:1:2:3:sABC",		/* hex is lowercase */
 		"fdx:1:2:3:s11112222333344445", /* 17 hex digits */
 		"fdx:1:2:3:x1",
 		"fdx:1:2:3x",
@@ -109,6 +128,32 @@ START_TEST(not_ours)
 }
 END_TEST
 
+/* A shm object's file name: the buffer name and a random suffix. */
+START_TEST(shm_file_names)
+{
+	struct fdx_provenance p;
+
+	ck_assert_int_eq(fdx_provenance_parse_file("fdx:12:3:4:s1-0123456789abcdef", &p),
+			 0);
+	ck_assert_uint_eq(p.pid, 12);
+	ck_assert_uint_eq(p.index, 4);
+	ck_assert(p.has_seed && p.seed == 1);
+	ck_assert_int_eq(fdx_provenance_parse_file("fdx:12:3:4.1-0123456789abcdef", &p), 0);
+	ck_assert_int_eq(p.plane, 1);
+	/* without the suffix, as a plain name */
+	ck_assert_int_eq(fdx_provenance_parse_file("fdx:12:3:4", &p), 0);
+	/* not quite a suffix */
+	ck_assert_int_eq(fdx_provenance_parse_file("fdx:12:3:4-0123456789abcde", &p),
+			 -EINVAL);
+	ck_assert_int_eq(fdx_provenance_parse_file("fdx:12:3:4-0123456789ABCDEF", &p),
+			 -EINVAL);
+	ck_assert_int_eq(fdx_provenance_parse_file("fdx:12:3:4_0123456789abcdef", &p),
+			 -EINVAL);
+	ck_assert_int_eq(fdx_provenance_parse_file("x-0123456789abcdef", &p), -EINVAL);
+	ck_assert_int_eq(fdx_provenance_parse_file("-0123456789abcdef", &p), -EINVAL);
+}
+END_TEST
+
 static Suite *provenance_suite(void)
 {
 	Suite *s = suite_create("provenance");
@@ -118,6 +163,7 @@ static Suite *provenance_suite(void)
 	tcase_add_test(tc, exact_text);
 	tcase_add_test(tc, format_limits);
 	tcase_add_test(tc, not_ours);
+	tcase_add_test(tc, shm_file_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

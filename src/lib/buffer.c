@@ -1,11 +1,16 @@
-/* buffer.c - create, seal, validate and map shared buffers (memfd for now) */
+/* buffer.c - create (memfd), seal, recognise, validate and map shared buffers of every
+ * kind; the other backends' creation is in backend.c */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/dma-buf.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "buffer.h"
@@ -25,24 +30,35 @@ static void buffer_clear(struct fdx_buffer *b)
 	b->fd = -1;
 }
 
-static int memfd_open(const char *name)
+int fdx_memfd_open(const char *name, unsigned extra)
 {
-	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL);
+	unsigned fl = MFD_CLOEXEC | MFD_ALLOW_SEALING | extra;
+	int fd = memfd_create(name, fl | MFD_NOEXEC_SEAL);
 
 	/* kernels before 6.3 refuse the unknown flag with EINVAL: retry without it */
 	if (fd < 0 && errno == EINVAL)
-		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		fd = memfd_create(name, fl);
 	return fd < 0 ? -errno : fd;
+}
+
+static uint64_t system_page(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	return page > 0 ? (uint64_t)page : 4096;
 }
 
 static int map_range(struct fdx_buffer *b, int prot, unsigned flags)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	uint64_t base = b->offset - b->offset % (uint64_t)page;
+	/* hugetlbfs maps, and unmaps, only whole huge pages from huge page offsets */
+	uint64_t page = b->page ? b->page : system_page();
+	uint64_t base = b->offset - b->offset % page;
 	uint64_t len = b->offset - base + b->length;
 	int mflags = MAP_SHARED | ((flags & FDX_BUF_POPULATE) ? MAP_POPULATE : 0);
 	void *p;
 
+	if (len % page && fdx_add_overflow(len, page - len % page, &len))
+		return -EOVERFLOW;
 	if (len > SIZE_MAX)
 		return -EOVERFLOW;
 	p = mmap(NULL, (size_t)len, prot, mflags, b->fd, (off_t)base);
@@ -55,37 +71,46 @@ static int map_range(struct fdx_buffer *b, int prot, unsigned flags)
 	return 0;
 }
 
-int fdx_buffer_create(struct fdx_buffer *b, const char *name, uint64_t size, unsigned flags)
+int fdx_buffer_adopt(struct fdx_buffer *b, int fd, unsigned kind, unsigned backend,
+		     uint64_t file_size, uint64_t page, unsigned flags)
 {
 	int r;
+
+	buffer_clear(b);
+	b->fd = fd;
+	b->kind = kind;
+	b->backend = backend;
+	b->page = page;
+	b->file_size = file_size;
+	b->offset = 0;
+	b->length = file_size;
+	b->writable = true;
+	r = map_range(b, PROT_READ | PROT_WRITE, flags);
+	if (r < 0)
+		fdx_buffer_release(b);
+	return r;
+}
+
+int fdx_buffer_create(struct fdx_buffer *b, const char *name, uint64_t size, unsigned flags)
+{
+	int fd, r;
 
 	buffer_clear(b);
 	if (size == 0)
 		return -EINVAL;
 	if (size > INT64_MAX || size > SIZE_MAX)
 		return -EFBIG;
-	r = memfd_open(name);
-	if (r < 0)
-		return r;
-	b->fd = r;
-	b->backend = FDX_BACKEND_MEMFD;
+	fd = fdx_memfd_open(name, 0);
+	if (fd < 0)
+		return fd;
 	/* posix_fallocate returns the error instead of setting errno */
-	r = posix_fallocate(b->fd, 0, (off_t)size);
+	r = posix_fallocate(fd, 0, (off_t)size);
 	if (r != 0) {
-		r = -r;
-		goto fail;
+		close(fd);
+		return -r;
 	}
-	b->file_size = size;
-	b->offset = 0;
-	b->length = size;
-	b->writable = true;
-	r = map_range(b, PROT_READ | PROT_WRITE, flags);
-	if (r < 0)
-		goto fail;
-	return 0;
-fail:
-	fdx_buffer_release(b);
-	return r;
+	return fdx_buffer_adopt(b, fd, FDX_BUF_KIND_MEMFD, FDX_BACKEND_MEMFD, size, 0,
+				flags);
 }
 
 int fdx_buffer_anon(struct fdx_buffer *b, uint64_t size)
@@ -113,6 +138,9 @@ int fdx_buffer_anon(struct fdx_buffer *b, uint64_t size)
 
 int fdx_buffer_seal(struct fdx_buffer *b)
 {
+	/* only memfds take seals; the others' consumers know what to expect of them */
+	if (b->kind != FDX_BUF_KIND_MEMFD && b->kind != FDX_BUF_KIND_MEMFD_HUGE)
+		return 0;
 	/* F_SEAL_SEAL goes last: after it, not even we could add the others */
 	if (fcntl(b->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
 		return -errno;
@@ -126,42 +154,102 @@ int fdx_buffer_seal(struct fdx_buffer *b)
 	return 0;
 }
 
-int fdx_buffer_inspect(int fd, uint64_t *size, unsigned *seals)
+/* Does /proc say fd is a memfd? -1 when /proc cannot tell. */
+static int is_memfd_link(int fd)
 {
+	char path[64], link[16];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	if (n < 0)
+		return -1;
+	return n >= 7 && memcmp(link, "/memfd:", 7) == 0;
+}
+
+/* The kind of a regular file: memfds are tmpfs (or hugetlbfs) files that /proc names so */
+static unsigned regular_kind(int fd, unsigned long fs, unsigned seals)
+{
+	int memfd;
+
+	if (fs != TMPFS_MAGIC && fs != HUGETLBFS_MAGIC)
+		return FDX_BUF_KIND_FILE;
+	memfd = is_memfd_link(fd);
+	/* without /proc: only a memfd can hold seals other than F_SEAL_SEAL */
+	if (memfd < 0)
+		memfd = (seals & ~(unsigned)F_SEAL_SEAL) != 0;
+	if (!memfd)
+		return FDX_BUF_KIND_TMPFS;
+	return fs == HUGETLBFS_MAGIC ? FDX_BUF_KIND_MEMFD_HUGE : FDX_BUF_KIND_MEMFD;
+}
+
+int fdx_buffer_identify(int fd, struct fdx_buffer_info *info)
+{
+	struct statfs sf;
 	struct stat st;
+	off_t end;
 	int fl, r;
 
-	*size = 0;
-	*seals = 0;
+	memset(info, 0, sizeof(*info));
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return fd < 0 ? -EBADF : -errno;
 	/* an O_PATH reference passes fstat but can be neither sealed nor mapped */
 	fl = fcntl(fd, F_GETFL);
 	if (fl >= 0 && (fl & O_PATH))
 		return -EBADF;
+	if (fstatfs(fd, &sf) < 0)
+		return -errno;
+	info->fs = (unsigned long)sf.f_type;
+	info->page = system_page();
+	/*
+	 * A DMA-BUF is an anonymous inode (a regular file in its mode on recent kernels, no
+	 * type at all on older ones): its file system says what it is, and lseek its size.
+	 */
+	if (info->fs == DMA_BUF_MAGIC) {
+		end = lseek(fd, 0, SEEK_END);
+		if (end < 0)
+			return -errno;
+		info->kind = FDX_BUF_KIND_DMABUF;
+		info->size = (uint64_t)end;
+		return 0;
+	}
 	if (!S_ISREG(st.st_mode))
 		return -ENODEV;
-	*size = (uint64_t)st.st_size;
+	info->size = (uint64_t)st.st_size;
 	/* files that cannot be sealed answer EINVAL: no seals */
 	r = fcntl(fd, F_GET_SEALS);
-	*seals = r < 0 ? 0 : (unsigned)r;
+	info->seals = r < 0 ? 0 : (unsigned)r;
+	info->kind = regular_kind(fd, info->fs, info->seals);
+	if (info->fs == HUGETLBFS_MAGIC && st.st_blksize > 0)
+		info->page =
+			(uint64_t)st.st_blksize; /* hugetlbfs says its page size here */
 	return 0;
+}
+
+int fdx_buffer_inspect(int fd, uint64_t *size, unsigned *seals)
+{
+	struct fdx_buffer_info info;
+	int r = fdx_buffer_identify(fd, &info);
+
+	*size = info.size;
+	*seals = info.seals;
+	return r;
 }
 
 int fdx_buffer_import(struct fdx_buffer *b, int fd, uint64_t offset, uint64_t length,
 		      unsigned flags)
 {
-	uint64_t end, size;
-	unsigned seals;
+	struct fdx_buffer_info info;
+	uint64_t end;
 	int r;
 
 	buffer_clear(b);
-	r = fdx_buffer_inspect(fd, &size, &seals);
+	r = fdx_buffer_identify(fd, &info);
 	if (fd < 0)
 		return r;
 	b->fd = fd;
-	b->file_size = size;
-	b->seals = seals;
+	b->file_size = info.size;
+	b->seals = info.seals;
 	if (r < 0)
 		goto fail;
 	if (length == 0 || fdx_add_overflow(offset, length, &end) || end > INT64_MAX) {
@@ -172,15 +260,18 @@ int fdx_buffer_import(struct fdx_buffer *b, int fd, uint64_t offset, uint64_t le
 		r = -ERANGE;
 		goto fail;
 	}
-	/* without the shrink seal the size just checked could change under the mapping */
-	if (!(flags & FDX_BUF_UNSEALED) &&
+	/* without the shrink seal the size just checked could change under the mapping;
+	 * a DMA-BUF keeps the size it was made with */
+	if (!(flags & FDX_BUF_UNSEALED) && info.kind != FDX_BUF_KIND_DMABUF &&
 	    (b->seals & FDX_SEALS_REQUIRED) != FDX_SEALS_REQUIRED) {
 		r = -EPERM;
 		goto fail;
 	}
 	b->offset = offset;
 	b->length = length;
-	b->backend = FDX_BACKEND_MEMFD;
+	b->kind = info.kind;
+	b->page = info.page;
+	b->backend = FDX_BACKEND_MEMFD; /* the caller sets what the peer said it is */
 	b->writable = flags & FDX_BUF_WRITABLE;
 	r = map_range(b, PROT_READ | (b->writable ? PROT_WRITE : 0), flags);
 	if (r < 0)
@@ -189,8 +280,9 @@ int fdx_buffer_import(struct fdx_buffer *b, int fd, uint64_t offset, uint64_t le
 fail:
 	/* keep what was learnt for the caller's message, drop the resources */
 	fdx_buffer_release(b);
-	b->file_size = size;
-	b->seals = seals;
+	b->file_size = info.size;
+	b->seals = info.seals;
+	b->kind = info.kind;
 	return r;
 }
 
@@ -201,6 +293,55 @@ void fdx_buffer_release(struct fdx_buffer *b)
 	if (b->fd >= 0)
 		close(b->fd);
 	buffer_clear(b);
+}
+
+const char *fdx_buf_kind_name(unsigned kind)
+{
+	switch (kind) {
+	case FDX_BUF_KIND_MEMFD:
+		return "memfd";
+	case FDX_BUF_KIND_MEMFD_HUGE:
+		return "memfd-huge";
+	case FDX_BUF_KIND_TMPFS:
+		return "tmpfs file";
+	case FDX_BUF_KIND_FILE:
+		return "file";
+	case FDX_BUF_KIND_DMABUF:
+		return "dma-buf";
+	}
+	return "private memory";
+}
+
+bool fdx_buffer_may_shrink(const struct fdx_buffer *b)
+{
+	if (b->fd < 0 || b->kind == FDX_BUF_KIND_DMABUF || b->kind == FDX_BUF_KIND_NONE)
+		return false;
+	return !(b->seals & F_SEAL_SHRINK);
+}
+
+static int dmabuf_sync(const struct fdx_buffer *b, uint64_t flags)
+{
+	struct dma_buf_sync sync = { .flags = flags };
+
+	if (b->kind != FDX_BUF_KIND_DMABUF || b->fd < 0)
+		return 0;
+	/* the exporter may wait for the device; a signal only interrupts the wait */
+	while (ioctl(b->fd, DMA_BUF_IOCTL_SYNC, &sync) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+int fdx_buffer_cpu_begin(const struct fdx_buffer *b, bool write)
+{
+	return dmabuf_sync(b, DMA_BUF_SYNC_START |
+				      (write ? DMA_BUF_SYNC_RW : DMA_BUF_SYNC_READ));
+}
+
+int fdx_buffer_cpu_end(const struct fdx_buffer *b, bool write)
+{
+	return dmabuf_sync(b, DMA_BUF_SYNC_END |
+				      (write ? DMA_BUF_SYNC_RW : DMA_BUF_SYNC_READ));
 }
 
 const char *fdx_fd_kind(int fd)
@@ -270,6 +411,7 @@ bool fdx_buffer_err_is_peer(int err)
 	case -ERANGE:
 	case -EPERM:
 	case -EOPNOTSUPP:
+	case -EMEDIUMTYPE: /* an fd of another kind than the OBJECT says */
 		return true;
 	}
 	return false;

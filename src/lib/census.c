@@ -1029,7 +1029,9 @@ static void parse_provenance(struct fdx_census_buffer *b)
 		snprintf(name, sizeof(name), "%.*s", (int)strip_deleted(n, strlen(n)), n);
 		n = name;
 	}
-	b->has_provenance = fdx_provenance_parse(n, &b->prov) == 0;
+	b->has_provenance =
+		(b->type == FDX_CENSUS_SHM ? fdx_provenance_parse_file(n, &b->prov)
+					   : fdx_provenance_parse(n, &b->prov)) == 0;
 }
 
 /* Drop "file" mappings that a stat showed to be no regular file, and tidy up the rest.

@@ -5,8 +5,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+/* XXH3_state_t by value (on the stack) */
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include "backend.h"
 #include "channel.h"
 #include "image.h"
 #include "macro.h"
@@ -55,6 +58,16 @@ static uint64_t plane_pos(const struct fdx_object *o, unsigned i)
 int fdx_held_create(struct fdx_held *h, const struct fdx_object *o,
 		    const struct fdx_provenance *prov, unsigned flags)
 {
+	char why[256];
+
+	return fdx_held_make(h, o, prov, NULL, flags, why, sizeof(why));
+}
+
+int fdx_held_make(struct fdx_held *h, const struct fdx_object *o,
+		  const struct fdx_provenance *prov, const struct fdx_backend_spec *spec,
+		  unsigned flags, char *err, size_t errcap)
+{
+	const struct fdx_backend_spec memfd = { .backend = FDX_BACKEND_MEMFD };
 	uint64_t sizes[FDX_MAX_PLANES];
 	struct fdx_provenance p = *prov;
 	char name[FDX_PROVENANCE_MAX];
@@ -62,19 +75,32 @@ int fdx_held_create(struct fdx_held *h, const struct fdx_object *o,
 	int r;
 
 	fdx_held_init(h);
+	err[0] = '\0';
+	/* a copy object's memory is the producer's own: a memfd, whatever was asked */
+	if (!spec || o->backend == FDX_BACKEND_COPY)
+		spec = &memfd;
 	r = fdx_image_fd_sizes(o, sizes, &nfds);
-	if (r < 0)
-		return r;
-	if (nfds == 0)
-		return -EINVAL;
+	if (r < 0 || nfds == 0) {
+		snprintf(err, errcap, "buffer %" PRIu32 ": planes out of range", o->index);
+		return r < 0 ? r : -EINVAL;
+	}
 	for (unsigned i = 0; i < nfds; i++) {
+		char why[200];
+
 		p.plane = nfds > 1 ? (int)i : -1;
 		r = fdx_provenance_format(name, sizeof(name), &p);
-		if (r < 0)
+		if (r < 0) {
+			snprintf(err, errcap, "buffer %" PRIu32 ": cannot name it: %s",
+				 o->index, strerror(-r));
 			goto fail;
-		r = fdx_buffer_create(&h->bufs[i], name, sizes[i], flags);
-		if (r < 0)
+		}
+		r = fdx_backend_create(&h->bufs[i], spec, name, sizes[i], flags, why,
+				       sizeof(why));
+		if (r < 0) {
+			snprintf(err, errcap, "%s: %s", fdx_backend_name(spec->backend),
+				 why);
 			goto fail;
+		}
 	}
 	h->obj = *o;
 	h->nbufs = nfds;
@@ -82,6 +108,49 @@ int fdx_held_create(struct fdx_held *h, const struct fdx_object *o,
 fail:
 	fdx_held_release(h);
 	return r;
+}
+
+/* Every buffer of h: the DMA-BUFs told that the CPU reads (or writes) them now. */
+int fdx_held_cpu_begin(const struct fdx_held *h, bool write)
+{
+	for (unsigned i = 0; i < h->nbufs; i++) {
+		int r = fdx_buffer_cpu_begin(&h->bufs[i], write);
+
+		if (r < 0) {
+			/* the ones that began end: the caller will not touch any of them */
+			while (i-- > 0)
+				fdx_buffer_cpu_end(&h->bufs[i], write);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int fdx_held_cpu_end(const struct fdx_held *h, bool write)
+{
+	int ret = 0;
+
+	/* every access that began must end, whatever one of them says */
+	for (unsigned i = 0; i < h->nbufs; i++) {
+		int r = fdx_buffer_cpu_end(&h->bufs[i], write);
+
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+bool fdx_held_may_shrink(const struct fdx_held *h)
+{
+	for (unsigned i = 0; i < h->nbufs; i++)
+		if (fdx_buffer_may_shrink(&h->bufs[i]))
+			return true;
+	return false;
+}
+
+unsigned fdx_held_kind(const struct fdx_held *h)
+{
+	return h->nbufs ? h->bufs[0].kind : FDX_BUF_KIND_NONE;
 }
 
 int fdx_held_seal(struct fdx_held *h)
@@ -114,15 +183,47 @@ static const char *fd_label(char *buf, size_t cap, unsigned nfds, unsigned i)
 	return buf;
 }
 
-/* Every fd is a regular file with the seals we need: say which one is not. */
+/* Is a buffer of this kind what the OBJECT's backend makes? */
+static bool kind_fits(unsigned backend, unsigned kind)
+{
+	switch (backend) {
+	case FDX_BACKEND_MEMFD:
+		return kind == FDX_BUF_KIND_MEMFD;
+	case FDX_BACKEND_MEMFD_HUGE:
+		return kind == FDX_BUF_KIND_MEMFD_HUGE;
+	case FDX_BACKEND_SHM:
+		return kind == FDX_BUF_KIND_TMPFS; /* /dev/shm is a tmpfs on Linux */
+	case FDX_BACKEND_TMPFILE:
+		return kind == FDX_BUF_KIND_TMPFS || kind == FDX_BUF_KIND_FILE;
+	case FDX_BACKEND_DMA_HEAP:
+	case FDX_BACKEND_UDMABUF:
+		return kind == FDX_BUF_KIND_DMABUF;
+	}
+	return false;
+}
+
+/* May a buffer without the shrink seal be taken? Only what cannot be sealed, and only
+ * by a caller that reads it under a SIGBUS guard (or asked for anything unsealed). */
+static bool unsealed_ok(unsigned backend, unsigned kind, unsigned flags)
+{
+	if (flags & FDX_BUF_UNSEALED)
+		return true;
+	if (kind == FDX_BUF_KIND_DMABUF)
+		return true; /* never changes size */
+	return (flags & FDX_BUF_GUARDED) &&
+	       (backend == FDX_BACKEND_SHM || backend == FDX_BACKEND_TMPFILE);
+}
+
+/* Every fd is a buffer of the kind announced, with the seals we need: say which is not. */
 static int inspect_fds(const struct fdx_object *o, const int *fds, unsigned nfds,
 		       unsigned flags, uint64_t *sizes, char *err, size_t errcap)
 {
 	for (unsigned i = 0; i < nfds; i++) {
+		struct fdx_buffer_info info;
 		char lab[16], seals_s[64];
-		unsigned seals;
-		int r = fdx_buffer_inspect(fds[i], &sizes[i], &seals);
+		int r = fdx_buffer_identify(fds[i], &info);
 
+		sizes[i] = info.size;
 		fd_label(lab, sizeof(lab), nfds, i);
 		if (r == -ENODEV) {
 			snprintf(err, errcap,
@@ -142,13 +243,20 @@ static int inspect_fds(const struct fdx_object *o, const int *fds, unsigned nfds
 				 o->index, lab, strerror(-r));
 			return r;
 		}
-		if (!(flags & FDX_BUF_UNSEALED) &&
-		    (seals & FDX_SEALS_REQUIRED) != FDX_SEALS_REQUIRED) {
+		if (!kind_fits(o->backend, info.kind)) {
+			snprintf(err, errcap,
+				 "buffer %" PRIu32 ": the OBJECT says %s, fd %u is a %s",
+				 o->index, fdx_backend_name(o->backend), i,
+				 fdx_buf_kind_name(info.kind));
+			return -EMEDIUMTYPE;
+		}
+		if (!unsealed_ok(o->backend, info.kind, flags) &&
+		    (info.seals & FDX_SEALS_REQUIRED) != FDX_SEALS_REQUIRED) {
 			snprintf(err, errcap,
 				 "buffer %" PRIu32 ":%s%s not sealed against shrinking "
 				 "(seals: %s)",
 				 o->index, nfds > 1 ? " fd" : "", lab,
-				 fdx_seals_str(seals, seals_s, sizeof(seals_s)));
+				 fdx_seals_str(info.seals, seals_s, sizeof(seals_s)));
 			return -EPERM;
 		}
 	}
@@ -202,7 +310,12 @@ static int map_fd(struct fdx_held *h, unsigned i, int fd, unsigned flags, char *
 		if (pl->offset + pl->size > hi) /* checked before: cannot wrap */
 			hi = pl->offset + pl->size;
 	}
+	/* inspect_fds() took it as what the OBJECT says: unsealed only if it may be */
+	if (unsealed_ok(o->backend, FDX_BUF_KIND_NONE, flags))
+		flags |= FDX_BUF_UNSEALED;
 	r = fdx_buffer_import(&h->bufs[i], fd, lo, hi - lo, flags);
+	if (r == 0)
+		h->bufs[i].backend = o->backend;
 	if (r < 0) {
 		char lab[16];
 
@@ -369,28 +482,30 @@ static void held_planes(const struct fdx_held *h, const uint8_t *planes[FDX_MAX_
 int fdx_object_checksum(const struct fdx_object *o, const uint8_t *const *planes,
 			uint64_t *sum)
 {
-	XXH3_state_t *st;
+	/*
+	 * On the stack, not from XXH3_createState(): a reader of a buffer that may shrink
+	 * can be cut short by a SIGBUS and never come back to free it.
+	 */
+	XXH3_state_t st;
 
 	for (unsigned i = 0; i < o->nplanes; i++)
 		if (!planes[i])
 			return -EINVAL; /* a checksum of some planes means nothing */
-	st = XXH3_createState();
-	if (!st)
-		return -ENOMEM;
-	XXH3_64bits_reset(st);
+	XXH3_INITSTATE(&st);
+	XXH3_64bits_reset(&st);
 	for (unsigned i = 0; i < o->nplanes; i++) {
 		const struct fdx_plane *pl = &o->planes[i];
 		uint64_t row = row_bytes(o, i);
 
 		if (!row) {
-			XXH3_64bits_update(st, planes[i], (size_t)pl->size);
+			XXH3_64bits_update(&st, planes[i], (size_t)pl->size);
 			continue;
 		}
 		for (uint32_t y = 0; y < pl->height; y++)
-			XXH3_64bits_update(st, planes[i] + (size_t)y * pl->stride, (size_t)row);
+			XXH3_64bits_update(&st, planes[i] + (size_t)y * pl->stride,
+					   (size_t)row);
 	}
-	*sum = XXH3_64bits_digest(st);
-	XXH3_freeState(st);
+	*sum = XXH3_64bits_digest(&st);
 	return 0;
 }
 
@@ -429,8 +544,8 @@ static void split_plane(const struct fdx_object *o, unsigned i, const uint8_t *b
 	for (uint32_t y = 0; y < pl->height; y++) {
 		uint64_t start = (uint64_t)y * pl->stride;
 		uint64_t pix_end = start + row < pl->size ? start + row : pl->size;
-		uint64_t pad_end = start + pl->stride < pl->size ? start + pl->stride
-								  : pl->size;
+		uint64_t pad_end =
+			start + pl->stride < pl->size ? start + pl->stride : pl->size;
 
 		if (start >= pl->size)
 			break;
@@ -482,8 +597,8 @@ static unsigned verify_pattern(const struct fdx_object *o, const uint8_t *const 
 	}
 	if (!any)
 		return r->verdict = FDX_VERDICT_UNCHECKED;
-	return r->verdict = r->total.mismatched_bytes ? FDX_VERDICT_MISMATCH
-						      : FDX_VERDICT_OK;
+	return r->verdict =
+		       r->total.mismatched_bytes ? FDX_VERDICT_MISMATCH : FDX_VERDICT_OK;
 }
 
 unsigned fdx_object_verify(const struct fdx_object *o, const uint8_t *const *planes,
@@ -500,8 +615,8 @@ unsigned fdx_object_verify(const struct fdx_object *o, const uint8_t *const *pla
 	case FDX_CONTENT_CHECKSUM:
 		if (fdx_object_checksum(o, planes, &r->checksum) < 0)
 			return r->verdict;
-		r->verdict = r->checksum == o->checksum ? FDX_VERDICT_OK
-							: FDX_VERDICT_MISMATCH;
+		r->verdict =
+			r->checksum == o->checksum ? FDX_VERDICT_OK : FDX_VERDICT_MISMATCH;
 		return r->verdict;
 	}
 	return r->verdict;
@@ -551,7 +666,8 @@ static unsigned combine(const struct fdx_object *o, const uint8_t *const *planes
 
 		if (!planes[i])
 			continue;
-		if (q->kind == FDX_DIAG_CORRUPT || (q->kind != FDX_DIAG_NONE && q->found != g))
+		if (q->kind == FDX_DIAG_CORRUPT ||
+		    (q->kind != FDX_DIAG_NONE && q->found != g))
 			return d->kind = FDX_DIAG_CORRUPT;
 		/* forward: fine before a; at a stale or torn f|g; stale g after it */
 		if (i > a && !stale_g)

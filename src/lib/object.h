@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "buffer.h"
 #include "codec.h"
 #include "pattern.h"
@@ -45,6 +46,30 @@ void fdx_object_raw(struct fdx_object *o, uint64_t size, unsigned backend, uint6
 int fdx_held_create(struct fdx_held *h, const struct fdx_object *o,
 		    const struct fdx_provenance *prov, unsigned flags);
 
+/*
+ * The same with the buffers of spec (NULL: memfd), each fd's made by
+ * fdx_backend_create(); o->backend should say the same. On failure err says what failed
+ * and why, after the backend's name: "dma-heap: /dev/dma_heap/system: No such file or
+ * directory (this kernel or board has no DMA-BUF heaps)".
+ */
+int fdx_held_make(struct fdx_held *h, const struct fdx_object *o,
+		  const struct fdx_provenance *prov, const struct fdx_backend_spec *spec,
+		  unsigned flags, char *err, size_t errcap);
+
+/*
+ * Bracket the CPU's access to h (fdx_buffer_cpu_begin/end on every buffer): DMA-BUFs
+ * need it, the others ignore it. end is called for every buffer even after an error.
+ */
+int fdx_held_cpu_begin(const struct fdx_held *h, bool write);
+int fdx_held_cpu_end(const struct fdx_held *h, bool write);
+
+/* Can any buffer of h shrink under its mapping (fdx_buffer_may_shrink)? Reads of such an
+ * object belong under a SIGBUS guard. */
+bool fdx_held_may_shrink(const struct fdx_held *h);
+
+/* The kind of h's buffers (enum fdx_buf_kind: fdx's objects have one kind throughout). */
+unsigned fdx_held_kind(const struct fdx_held *h);
+
 /* Seal every buffer (fdx_buffer_seal). */
 int fdx_held_seal(struct fdx_held *h);
 
@@ -54,9 +79,13 @@ unsigned fdx_held_fds(const struct fdx_held *h, int fds[FDX_MAX_PLANES]);
 /*
  * Consumer: validate the nfds fds received with o and map them (read-only). Takes
  * ownership of every fd (the slots are set to -1, whatever happens). Each fd is checked
- * before anything is mapped: a regular file, sealed against shrinking, large enough for
- * the planes in it, and for an image a layout that fits (fdx_image_check) -- with
- * checked 64-bit arithmetic throughout. A copy object gets private memory instead. On
+ * before anything is mapped: a buffer of the kind o->backend makes (memfd: a memfd;
+ * memfd-huge: a memfd on hugetlbfs; shm: a tmpfs file; tmpfile: a tmpfs or other regular
+ * file; dma-heap and udmabuf: a DMA-BUF -- else -EMEDIUMTYPE, "buffer 0: the OBJECT says
+ * dma-heap, fd 0 is a memfd"), sealed against shrinking (a DMA-BUF cannot shrink; shm
+ * and tmpfile cannot be sealed and are taken unsealed with FDX_BUF_GUARDED), large
+ * enough for the planes in it, and for an image a layout that fits (fdx_image_check) --
+ * with checked 64-bit arithmetic throughout. A copy object gets private memory instead. On
  * failure err names the object and the broken rule, e.g. "buffer 3: size 4096 < 8294400
  * claimed", "buffer 2: plane 1: stride 960 < 1920 row bytes", "buffer 0: fd 1 is a pipe,
  * not a buffer". Errors as fdx_buffer_import(), and for layouts as fdx_image_check()
@@ -79,7 +108,8 @@ void fdx_held_fill(struct fdx_held *h, const struct fdx_pattern *p, uint64_t fro
 
 /*
  * XXH3-64 (seed 0) of the object's pixel bytes: plane by plane, each row's pixel bytes
- * without the padding after them; for a raw object, all its bytes. Returns 0 or -ENOMEM.
+ * without the padding after them; for a raw object, all its bytes. Returns 0, or -EINVAL
+ * when a plane is missing.
  */
 int fdx_held_checksum(const struct fdx_held *h, uint64_t *sum);
 
@@ -136,8 +166,9 @@ unsigned fdx_object_diagnose(const struct fdx_object *o, const uint8_t *const *p
  * Which frame of the pattern of o->seed do the planes hold? Probes 16 bytes at the start,
  * middle and end of every plane at hand for frames near guess (within FDX_DIAG_WINDOW),
  * then the start and middle of the first plane at hand for frames 0 .. limit-1. A probe
- * that matches names the frame (a wrong frame matches 16 bytes one time in 2^128). Returns 0 with *frame set, -ENOENT when no
- * frame matched anywhere, -EINVAL when no plane is at hand or large enough to probe.
+ * that matches names the frame (a wrong frame matches 16 bytes one time in 2^128). Returns
+ * 0 with *frame set, -ENOENT when no frame matched anywhere, -EINVAL when no plane is at
+ * hand or large enough to probe.
  */
 int fdx_object_find_frame(const struct fdx_object *o, const uint8_t *const *planes,
 			  uint64_t guess, uint64_t limit, uint64_t *frame);

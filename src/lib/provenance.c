@@ -1,4 +1,5 @@
-/* provenance.c - format and parse fdx buffer names: fdx:PID:SESSION:INDEX[.PLANE][:sSEED] */
+/* provenance.c - format and parse fdx buffer names: fdx:PID:SESSION:INDEX[.PLANE][:sSEED]
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -102,4 +103,20 @@ int fdx_provenance_parse(const char *name, struct fdx_provenance *p)
 	}
 	*p = n;
 	return 0;
+}
+
+int fdx_provenance_parse_file(const char *name, struct fdx_provenance *p)
+{
+	char copy[FDX_PROVENANCE_MAX + 1];
+	size_t len = strlen(name);
+
+	if (fdx_provenance_parse(name, p) == 0)
+		return 0;
+	/* NAME-RANDOM: drop the suffix that made the shm name unique */
+	if (len < 18 || len - 17 > FDX_PROVENANCE_MAX || name[len - 17] != '-' ||
+	    strspn(name + len - 16, "0123456789abcdef") != 16)
+		return -EINVAL;
+	memcpy(copy, name, len - 17);
+	copy[len - 17] = '\0';
+	return fdx_provenance_parse(copy, p);
 }

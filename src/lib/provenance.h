@@ -38,4 +38,10 @@ int fdx_provenance_format(char *buf, size_t cap, const struct fdx_provenance *p)
  */
 int fdx_provenance_parse(const char *name, struct fdx_provenance *p);
 
+/*
+ * The same for the file name of a POSIX shm object fdx made: NAME-RANDOM, where RANDOM
+ * (16 lowercase hex digits) keeps shm names unique; a name without it parses as above.
+ */
+int fdx_provenance_parse_file(const char *name, struct fdx_provenance *p);
+
 #endif
