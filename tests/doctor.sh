@@ -145,18 +145,22 @@ pass "text: the kernel, one row per item agreeing with the JSON, a summary"
 
 # 4. -q: only what is not ok
 run quiet 0 doctor -q
-problems=$(jq '[.probes[] | select(.status != "ok")] | length' "$T/json.out")
+# hugepages again is left out: backends.sh may hold the pool's pages while this runs
+problems=$(jq '[.probes[] | select(.status != "ok" and .name != "hugepages")] | length' \
+	"$T/json.out")
 if [ "$problems" -eq 0 ]; then
-	[ ! -s "$T/quiet.out" ] || fail "-q printed with no problems: $(cat "$T/quiet.out")"
+	[ "$(grep -cvE '^(ITEM|hugepages) ' "$T/quiet.out")" -eq 0 ] ||
+		fail "-q printed with no problems: $(cat "$T/quiet.out")"
 else
 	has quiet out '^ITEM +STATUS +FOUND +FDX WILL$'
 	hasnt quiet out '^[^ ]+ +ok '
 	hasnt quiet out 'items:'
-	[ "$(grep -cvE '^ITEM ' "$T/quiet.out")" -eq "$problems" ] ||
+	[ "$(grep -cvE '^(ITEM|hugepages) ' "$T/quiet.out")" -eq "$problems" ] ||
 		fail "-q: $(cat "$T/quiet.out"), expected $problems problems"
 fi
 run quietj 0 doctor -q --json
-jq -e --argjson n "$problems" '(.probes | length) == $n and all(.probes[]; .status != "ok")
+jq -e --argjson n "$problems" '([.probes[] | select(.name != "hugepages")] | length) == $n
+	and all(.probes[]; .status != "ok")
 	and .exit == 0' "$T/quietj.out" >/dev/null || fail "-q --json: $(cat "$T/quietj.out")"
 pass "-q: the $problems problems only, in text and JSON"
 
